@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+pub mod kv;
+
+pub use kv::{DynKeyValue, KeyValue};

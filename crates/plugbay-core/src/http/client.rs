@@ -1,0 +1,520 @@
+//! [`HttpClient`]: one pooled `reqwest::Client` plus the retry loop every
+//! HTTP backend shares.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use super::body::{HttpResponse, map_reqwest_error};
+use super::call::Call;
+use super::error_map::ResponseParts;
+use super::headers;
+use super::retry::{RetryPolicy, Sleeper, TokioSleeper};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The user agent sent unless the builder sets another.
+pub const DEFAULT_USER_AGENT: &str = concat!("plugbay/", env!("CARGO_PKG_VERSION"));
+
+/// The HTTP client every plugbay backend uses: one shared `reqwest::Client`
+/// (rustls, connection pooling, HTTP/2), a [`RetryPolicy`] and an injectable
+/// [`Sleeper`]. Cloning is cheap and shares the connection pool.
+///
+/// A call names itself with a [`Call`] and passes a closure that builds the
+/// request; the closure runs once per attempt, so requests with bodies can
+/// be retried. See [`HttpClient::execute`] for the retry rules.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: Arc<ClientInner>,
+}
+
+#[derive(Debug)]
+struct ClientInner {
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+/// Builds an [`HttpClient`]; see [`HttpClient::builder`].
+#[derive(Debug, Clone)]
+pub struct HttpClientBuilder {
+    timeout: Duration,
+    connect_timeout: Duration,
+    pool_idle_timeout: Duration,
+    user_agent: String,
+    retry_policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    max_redirects: usize,
+    https_only: bool,
+}
+
+impl Default for HttpClientBuilder {
+    fn default() -> Self {
+        HttpClientBuilder {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            retry_policy: RetryPolicy::default(),
+            sleeper: Arc::new(TokioSleeper),
+            max_redirects: 5,
+            https_only: false,
+        }
+    }
+}
+
+impl HttpClientBuilder {
+    /// Bound each attempt, from connecting to the end of the body
+    /// (default 60 s; [`Call::with_timeout`] overrides it per call).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Bound connecting (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Close pooled connections idle longer than this (default 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (default `plugbay/<version>`; GitHub
+    /// requires one).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The default retry policy for calls.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// How to wait between attempts (default `tokio::time::sleep`; tests
+    /// pass a [`RecordingSleeper`](super::RecordingSleeper)).
+    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+        self.sleeper = Arc::new(sleeper);
+        self
+    }
+
+    /// Follow at most this many redirects (default 5; 0 disables them,
+    /// as JWKS and token endpoints should).
+    pub fn max_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Refuse plain `http://` URLs.
+    pub fn https_only(mut self, https_only: bool) -> Self {
+        self.https_only = https_only;
+        self
+    }
+
+    /// Build the client. Fails with [`ErrorKind::Config`] when the TLS
+    /// backend or the user agent cannot be set up.
+    pub fn build(self) -> Result<HttpClient> {
+        let redirect = if self.max_redirects == 0 {
+            reqwest::redirect::Policy::none()
+        } else {
+            reqwest::redirect::Policy::limited(self.max_redirects)
+        };
+        let client = reqwest::Client::builder()
+            .tls_backend_rustls()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .user_agent(self.user_agent)
+            .redirect(redirect)
+            .https_only(self.https_only)
+            .build()
+            .map_err(|e| {
+                Error::config("could not build the HTTP client").with_source(e.without_url())
+            })?;
+        Ok(HttpClient::assemble(
+            client,
+            self.retry_policy,
+            self.sleeper,
+        ))
+    }
+}
+
+/// What one attempt produced when it succeeded.
+enum Success {
+    Streaming(reqwest::Response),
+    Buffered(HttpResponse),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Streaming,
+    Buffered,
+}
+
+/// What one attempt produced when it failed.
+struct Failure {
+    error: Error,
+    /// Whether the failure is transient by the policy's rules.
+    transient: bool,
+    /// Whether the request may have reached the server.
+    sent: bool,
+    server_wait: Option<Duration>,
+    should_retry: Option<bool>,
+}
+
+impl HttpClient {
+    /// A client with the default settings.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// Start building a client:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use plugbay_core::{HttpClient, RetryPolicy};
+    /// let client = HttpClient::builder()
+    ///     .timeout(Duration::from_secs(30))
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .user_agent("my-app/1.0")
+    ///     .retry_policy(RetryPolicy::default().max_retries(3))
+    ///     .build()?;
+    /// assert_eq!(client.retry_policy().max_retries, 3);
+    /// # Ok::<(), plugbay_core::Error>(())
+    /// ```
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder::default()
+    }
+
+    /// Wrap an existing `reqwest::Client` (its own timeouts and TLS apply).
+    pub fn from_reqwest(client: reqwest::Client, policy: RetryPolicy) -> Self {
+        Self::assemble(client, policy, Arc::new(TokioSleeper))
+    }
+
+    fn assemble(client: reqwest::Client, policy: RetryPolicy, sleeper: Arc<dyn Sleeper>) -> Self {
+        HttpClient {
+            inner: Arc::new(ClientInner {
+                client,
+                policy,
+                sleeper,
+            }),
+        }
+    }
+
+    /// The underlying `reqwest::Client`, for the rare call that must bypass
+    /// the retry loop.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// The default retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    /// A client sharing this one's connection pool and sleeper with another
+    /// default retry policy.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        Self::assemble(
+            self.inner.client.clone(),
+            policy,
+            self.inner.sleeper.clone(),
+        )
+    }
+
+    /// Send a request built by `build` and read the whole body.
+    ///
+    /// - A 2xx answer is returned unless the call's mapper finds an error
+    ///   inside its body ([`ErrorMapper::error_in_success`](super::ErrorMapper::error_in_success)).
+    /// - Any other answer becomes an [`Error`] through the call's mapper,
+    ///   with provider, operation, status, provider code, request id,
+    ///   `retry_after`, `x-ratelimit-*` context and `attempts` context.
+    /// - Retried: 408, 429, 5xx (not 501), 409 if the policy says so,
+    ///   connect errors, timeouts and dropped connections, and anything
+    ///   with `x-should-retry: true`. Never retried: `x-should-retry: false`,
+    ///   [`ErrorKind::QuotaExceeded`], and a non-idempotent call once the
+    ///   request was sent (see [`Call::idempotent`]).
+    /// - Waits: `retry-after-ms` / `Retry-After` when above 0 and within
+    ///   `max_server_wait` (a longer request stops retrying), else the
+    ///   backoff. Retrying stops after `max_retries` or when the next wait
+    ///   would overrun the budget; the last error is returned with a
+    ///   `gave_up` context saying why.
+    pub async fn execute<F>(&self, call: &Call, build: F) -> Result<HttpResponse>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        match self.run(call, &build, Mode::Buffered).await? {
+            Success::Buffered(response) => Ok(response),
+            Success::Streaming(_) => Err(Error::internal("buffered call returned a stream")),
+        }
+    }
+
+    /// [`HttpClient::execute`] and decode the body as JSON (`Protocol` on a
+    /// malformed or truncated body).
+    pub async fn execute_json<T, F>(&self, call: &Call, build: F) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        let response = self.execute(call, build).await?;
+        response.json().map_err(|e| {
+            e.with_provider(call.provider_cow())
+                .with_operation(call.operation_cow())
+                .with_context("attempts", response.attempts().to_string())
+        })
+    }
+
+    /// Like [`HttpClient::execute`] but return the 2xx response unread, for
+    /// streaming bodies (SSE, downloads). Errors and retries are the same,
+    /// except that errors inside 2xx bodies are not looked for, and a stream
+    /// that fails after this returns is the caller's to handle (map it with
+    /// [`map_reqwest_error`]).
+    pub async fn send<F>(&self, call: &Call, build: F) -> Result<reqwest::Response>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        match self.run(call, &build, Mode::Streaming).await? {
+            Success::Streaming(response) => Ok(response),
+            Success::Buffered(_) => Err(Error::internal("streaming call returned a buffer")),
+        }
+    }
+
+    async fn run<F>(&self, call: &Call, build: &F, mode: Mode) -> Result<Success>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        let span = tracing::info_span!(
+            "plugbay.http",
+            provider = call.provider(),
+            operation = call.operation(),
+            http.request.method = Empty,
+            server.address = Empty,
+            http.response.status_code = Empty,
+            attempts = Empty,
+            duration_ms = Empty,
+            error.kind = Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .retry_loop(call, build, mode, &span)
+            .instrument(span.clone())
+            .await;
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("duration_ms", elapsed);
+        if let Err(e) = &result {
+            span.record("error.kind", e.kind().as_str());
+        }
+        result
+    }
+
+    async fn retry_loop<F>(
+        &self,
+        call: &Call,
+        build: &F,
+        mode: Mode,
+        span: &tracing::Span,
+    ) -> Result<Success>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync,
+    {
+        let policy = call.retry_policy().unwrap_or(&self.inner.policy);
+        // Budget accounting: real time spent in attempts plus the waits we
+        // asked for, so an injected sleeper gives deterministic budgets.
+        let mut spent = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            span.record("attempts", attempt);
+            let mut builder = build(&self.inner.client);
+            if let Some(timeout) = call.timeout() {
+                builder = builder.timeout(timeout);
+            }
+            let request = builder.build().map_err(|e| {
+                decorate_basic(map_reqwest_error(e), call)
+                    .with_context("attempts", attempt.to_string())
+            })?;
+            if attempt == 1 {
+                span.record("http.request.method", request.method().as_str());
+                if let Some(host) = request.url().host_str() {
+                    span.record("server.address", host);
+                }
+            }
+            let idempotent = call.is_idempotent_for(request.method());
+            let began = Instant::now();
+            let outcome = self
+                .attempt(call, policy, request, mode, attempt, span)
+                .await;
+            spent += began.elapsed();
+            let failure = match outcome {
+                Ok(success) => return Ok(success),
+                Err(failure) => failure,
+            };
+            let finish = |error: Error| error.with_context("attempts", attempt.to_string());
+            let retry = failure.error.kind() != ErrorKind::QuotaExceeded
+                && failure.should_retry != Some(false)
+                && (idempotent || !failure.sent)
+                && (failure.should_retry == Some(true) || failure.transient);
+            if !retry {
+                return Err(finish(failure.error));
+            }
+            if attempt > policy.max_retries {
+                let why = format!("max retries ({}) reached", policy.max_retries);
+                return Err(finish(failure.error.with_context("gave_up", why)));
+            }
+            let wait = match failure.server_wait {
+                Some(w) if policy.honours_server_wait(w) => w,
+                Some(w) if w > policy.max_server_wait => {
+                    let why = format!(
+                        "server asked to wait {} ms, more than the {} ms allowed",
+                        w.as_millis(),
+                        policy.max_server_wait.as_millis()
+                    );
+                    return Err(finish(failure.error.with_context("gave_up", why)));
+                }
+                _ => policy.backoff(attempt - 1),
+            };
+            if spent + wait > policy.budget {
+                let why = format!(
+                    "retry budget of {} ms exhausted (next wait {} ms after {} ms)",
+                    policy.budget.as_millis(),
+                    wait.as_millis(),
+                    spent.as_millis()
+                );
+                return Err(finish(failure.error.with_context("gave_up", why)));
+            }
+            tracing::debug!(
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error.kind = failure.error.kind().as_str(),
+                "retrying provider call"
+            );
+            self.inner.sleeper.sleep(wait).await;
+            spent += wait;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        call: &Call,
+        policy: &RetryPolicy,
+        request: reqwest::Request,
+        mode: Mode,
+        attempt: u32,
+        span: &tracing::Span,
+    ) -> std::result::Result<Success, Failure> {
+        let response = self
+            .inner
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| transport_failure(e, call))?;
+        let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_success() && mode == Mode::Streaming {
+            return Ok(Success::Streaming(response));
+        }
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) if status.is_success() => {
+                let mut failure = transport_failure(e, call);
+                failure.error = decorate(failure.error, status, &headers);
+                return Err(failure);
+            }
+            // An unreadable error body still leaves the status to go on.
+            Err(_) => bytes::Bytes::new(),
+        };
+        let parts = ResponseParts::new(status, &headers, &body);
+        let mapper = call.error_mapper();
+        if status.is_success() {
+            return match mapper.error_in_success(&parts) {
+                None => Ok(Success::Buffered(HttpResponse::new(
+                    status, headers, body, attempt,
+                ))),
+                Some(error) => {
+                    let transient = error.is_retryable();
+                    Err(self.status_failure(call, error, status, &headers, transient))
+                }
+            };
+        }
+        let error = mapper.map_error(&parts);
+        let transient = policy.is_retryable_status(status.as_u16());
+        Err(self.status_failure(call, error, status, &headers, transient))
+    }
+
+    fn status_failure(
+        &self,
+        call: &Call,
+        error: Error,
+        status: StatusCode,
+        headers: &HeaderMap,
+        transient: bool,
+    ) -> Failure {
+        let server_wait = headers::parse_retry_after(headers, SystemTime::now());
+        let should_retry = headers::should_retry_header(headers);
+        let mut error = decorate(decorate_basic(error, call), status, headers);
+        if let Some(wait) = server_wait
+            && error.retry_after().is_none()
+        {
+            error = error.with_retry_after(wait);
+        }
+        if let Some(verdict) = should_retry {
+            error = error.with_retryable(verdict);
+        }
+        Failure {
+            error,
+            transient,
+            sent: true,
+            server_wait,
+            should_retry,
+        }
+    }
+}
+
+fn transport_failure(err: reqwest::Error, call: &Call) -> Failure {
+    // A failed connect never sent the request, so even a POST may go again.
+    let sent = !err.is_connect();
+    let error = decorate_basic(map_reqwest_error(err), call);
+    Failure {
+        transient: error.kind().is_retryable(),
+        error,
+        sent,
+        server_wait: None,
+        should_retry: None,
+    }
+}
+
+fn decorate_basic(error: Error, call: &Call) -> Error {
+    let error = if error.provider().is_none() {
+        error.with_provider(call.provider_cow())
+    } else {
+        error
+    };
+    if error.operation().is_none() {
+        error.with_operation(call.operation_cow())
+    } else {
+        error
+    }
+}
+
+fn decorate(mut error: Error, status: StatusCode, headers: &HeaderMap) -> Error {
+    if error.status().is_none() {
+        error = error.with_status(status.as_u16());
+    }
+    if error.request_id().is_none()
+        && let Some(id) = headers::request_id(headers)
+    {
+        error = error.with_request_id(id);
+    }
+    for (name, value) in headers::rate_limit_headers(headers) {
+        error = error.with_context(name, value);
+    }
+    error
+}

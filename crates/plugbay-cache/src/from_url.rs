@@ -1,0 +1,118 @@
+//! [`from_url`]: pick a [`KeyValue`](crate::KeyValue) backend from one setting.
+
+use std::sync::Arc;
+
+use plugbay_core::{Error, ErrorKind, Result};
+
+use crate::kv::DynKeyValue;
+use crate::memory::InMemoryKeyValue;
+
+/// Open the key-value backend a URL names (typically `REDIS_URL` or a
+/// `CACHE_URL` setting), so a deployment swaps backends by configuration.
+///
+/// - `memory://` — an [`InMemoryKeyValue`]; query options `max_entries=N`
+///   and `shards=N`.
+/// - `redis://…`, `rediss://…` — `Unsupported` for now: the Redis backend
+///   arrives behind the `redis` feature.
+///
+/// Anything else is a `Config` error. Error messages never echo the URL,
+/// which may hold a password.
+///
+/// ```
+/// let kv = plugbay_cache::from_url("memory://?max_entries=1000").unwrap();
+/// assert_eq!(kv.backend(), "memory");
+/// let err = plugbay_cache::from_url("redis://:secret@localhost:6379/0").unwrap_err();
+/// assert_eq!(err.kind(), plugbay_core::ErrorKind::Unsupported);
+/// ```
+pub fn from_url(url: &str) -> Result<DynKeyValue> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| config("the cache URL has no scheme (expected memory:// or redis://)"))?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "memory" => memory_from_url(rest),
+        "redis" | "rediss" => Err(Error::unsupported(
+            "the Redis key-value backend needs the `redis` feature of plugbay-cache, \
+             which is not available in this release",
+        )
+        .with_context("scheme", scheme.to_owned())),
+        _ => Err(
+            config("unknown cache URL scheme (expected memory:// or redis://)")
+                .with_context("scheme", scheme.to_owned()),
+        ),
+    }
+}
+
+fn memory_from_url(rest: &str) -> Result<DynKeyValue> {
+    let (host, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !host.trim_end_matches('/').is_empty() {
+        return Err(config("memory:// URLs take no host or path"));
+    }
+    let mut builder = InMemoryKeyValue::builder();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = || {
+            value.parse::<usize>().map_err(|_| {
+                config("memory:// option must be a non-negative integer")
+                    .with_context("option", name.to_owned())
+            })
+        };
+        builder = match name {
+            "max_entries" => builder.max_entries(number()?),
+            "shards" => builder.shards(number()?),
+            _ => {
+                return Err(
+                    config("unknown memory:// option (expected max_entries or shards)")
+                        .with_context("option", name.to_owned()),
+                );
+            }
+        };
+    }
+    Ok(Arc::new(builder.build()))
+}
+
+fn config(message: &'static str) -> Error {
+    Error::new(ErrorKind::Config, message).with_operation("from_url")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_urls() {
+        assert_eq!(from_url("memory://").unwrap().backend(), "memory");
+        assert_eq!(
+            from_url("MEMORY:///?shards=2&max_entries=5")
+                .unwrap()
+                .backend(),
+            "memory"
+        );
+        for bad in [
+            "memory://host",
+            "memory://?max_entries=x",
+            "memory://?ttl=3",
+            "memory",
+            "ftp://x",
+        ] {
+            assert_eq!(
+                from_url(bad).unwrap_err().kind(),
+                ErrorKind::Config,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn redis_urls_are_unsupported_without_leaking_the_password() {
+        for url in [
+            "redis://:hunter2@localhost:6379/0",
+            "rediss://user:hunter2@cache:6380",
+        ] {
+            let err = from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            let shown = format!("{err:?} {err}");
+            assert!(shown.contains("`redis` feature"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! [`LocalMemory`]: a Mem0-style memory engine over any chat model,
+//! embedding model and vector store.
+
+mod prompt;
+mod reconcile;
+mod records;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use plugbay_core::{Error, ErrorKind, Result};
+use plugbay_llm::{DynChatModel, DynEmbeddingModel, Message, Role, embed_in_batches};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use crate::filter::Filter;
+use crate::memory::{
+    AddOptions, Memory, MemoryEvent, MemoryEventKind, MemoryItem, Page, PageOf, Scope,
+    ScoredMemory, SearchOptions, now_millis, text_hash,
+};
+use crate::store::DynVectorStore;
+use crate::types::{
+    CollectionSpec, Metadata, Metric, ScrollRequest, Selector, VectorQuery,
+    validate_collection_name,
+};
+
+use reconcile::Action;
+
+const BACKEND: &str = "local";
+
+/// What the engine lets the model do to existing memories.
+///
+/// Letting an LLM rewrite or delete memories is what makes users lose
+/// memories they cared about, so the default only ever adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconcilePolicy {
+    /// Only ADD new memories (exact duplicates dropped by hash); UPDATE and
+    /// DELETE answers are ignored, and the prompt forbids them.
+    #[default]
+    AddOnly,
+    /// Also apply UPDATE and DELETE, but only to memories that were shown
+    /// to the model; an id the model invents does nothing.
+    AllowUpdateDelete,
+}
+
+/// A Mem0-style memory engine running in process over a [`DynChatModel`],
+/// a [`DynEmbeddingModel`] and a [`DynVectorStore`].
+///
+/// `add` with `infer: true` makes ONE JSON-mode LLM call whose prompt holds
+/// the conversation and the scope's closest existing memories (ids
+/// remapped to `"0"`, `"1"`, ...); the answer is applied under the
+/// [`ReconcilePolicy`]. New and updated texts are embedded in one batch
+/// call, exact duplicates (same [`text_hash`] in the scope) are dropped,
+/// and nothing is written when the model's answer is unusable.
+///
+/// Memories live in one vector-store collection (default `"memories"`,
+/// cosine), created on first use with the embedder's dimensions. The event
+/// history is kept in process memory for now (it is lost on restart;
+/// persisting it is a later step). Writes through one engine are
+/// serialised so that deduplication holds under concurrent `add`s.
+///
+/// `list` needs a store that supports [`scroll`](crate::VectorStore::scroll)
+/// and returns memories ordered by id.
+pub struct LocalMemory {
+    llm: DynChatModel,
+    embedder: DynEmbeddingModel,
+    store: DynVectorStore,
+    collection: String,
+    policy: ReconcilePolicy,
+    max_shown: usize,
+    dims: OnceCell<usize>,
+    writes: tokio::sync::Mutex<()>,
+    history: Mutex<HashMap<String, Vec<MemoryEvent>>>,
+}
+
+impl fmt::Debug for LocalMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalMemory")
+            .field("llm", &self.llm.provider())
+            .field("embedder", &self.embedder.provider())
+            .field("store", &self.store.backend())
+            .field("collection", &self.collection)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder of [`LocalMemory`]: the three models/stores are required.
+#[derive(Debug, Default)]
+pub struct LocalMemoryBuilder {
+    llm: Option<DynChatModel>,
+    embedder: Option<DynEmbeddingModel>,
+    store: Option<DynVectorStore>,
+    collection: Option<String>,
+    policy: ReconcilePolicy,
+    max_shown: Option<usize>,
+}
+
+impl LocalMemoryBuilder {
+    /// The chat model used to extract facts.
+    pub fn chat_model(mut self, llm: DynChatModel) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// The embedding model for memories and queries.
+    pub fn embedding_model(mut self, embedder: DynEmbeddingModel) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// Where memories are stored.
+    pub fn vector_store(mut self, store: DynVectorStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The collection name (default `"memories"`).
+    pub fn collection(mut self, name: impl Into<String>) -> Self {
+        self.collection = Some(name.into());
+        self
+    }
+
+    /// The reconciliation policy (default [`ReconcilePolicy::AddOnly`]).
+    pub fn policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many existing memories the extraction prompt shows (default 10).
+    pub fn max_existing_in_prompt(mut self, n: usize) -> Self {
+        self.max_shown = Some(n);
+        self
+    }
+
+    /// Build the engine.
+    ///
+    /// # Errors
+    /// `ErrorKind::Config` when a model or the store is missing or the
+    /// collection name is invalid.
+    pub fn build(self) -> Result<LocalMemory> {
+        let missing =
+            |what: &str| Error::config(format!("LocalMemory needs {what}")).with_provider(BACKEND);
+        let collection = self.collection.unwrap_or_else(|| "memories".to_owned());
+        validate_collection_name(&collection).map_err(|e| e.with_kind(ErrorKind::Config))?;
+        Ok(LocalMemory {
+            llm: self.llm.ok_or_else(|| missing("a chat model"))?,
+            embedder: self.embedder.ok_or_else(|| missing("an embedding model"))?,
+            store: self.store.ok_or_else(|| missing("a vector store"))?,
+            collection,
+            policy: self.policy,
+            max_shown: self.max_shown.unwrap_or(10),
+            dims: OnceCell::new(),
+            writes: tokio::sync::Mutex::new(()),
+            history: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+fn op(err: Error, operation: &'static str) -> Error {
+    err.with_provider(BACKEND).with_operation(operation)
+}
+
+fn scope_filter(scope: &Scope) -> Result<Filter> {
+    scope.validate()?;
+    scope
+        .to_filter()
+        .ok_or_else(|| Error::internal("a validated scope has no filter"))
+}
+
+impl LocalMemory {
+    /// A builder.
+    pub fn builder() -> LocalMemoryBuilder {
+        LocalMemoryBuilder::default()
+    }
+
+    /// The reconciliation policy in force.
+    pub fn policy(&self) -> ReconcilePolicy {
+        self.policy
+    }
+
+    fn history_log(&self) -> MutexGuard<'_, HashMap<String, Vec<MemoryEvent>>> {
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record_events(&self, events: &[MemoryEvent]) {
+        let mut log = self.history_log();
+        for event in events {
+            log.entry(event.memory_id.clone())
+                .or_default()
+                .push(event.clone());
+        }
+    }
+
+    /// Create the collection once, sized by the first vector seen.
+    async fn ensure(&self, dims: usize) -> Result<()> {
+        let known = *self
+            .dims
+            .get_or_try_init(|| async {
+                self.store
+                    .ensure_collection(CollectionSpec::new(&self.collection, dims, Metric::Cosine))
+                    .await
+                    .map(|()| dims)
+            })
+            .await?;
+        if known != dims {
+            return Err(Error::config(format!(
+                "the embedding model returned {dims} dimensions, the memory collection has {known}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the collection exists, creating it when the embedder says
+    /// its dimensions up front.
+    async fn ready(&self) -> Result<bool> {
+        if self.dims.initialized() {
+            return Ok(true);
+        }
+        match self.embedder.dimensions() {
+            Some(dims) => self.ensure(dims).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let embeddings = embed_in_batches(texts, self.embedder.max_batch(), |chunk| {
+            self.embedder.embed(chunk)
+        })
+        .await?;
+        if embeddings.vectors.len() != texts.len() {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "asked for {} embeddings, got {}",
+                    texts.len(),
+                    embeddings.vectors.len()
+                ),
+            ));
+        }
+        if let Some(first) = embeddings.vectors.first() {
+            self.ensure(first.len()).await?;
+        }
+        Ok(embeddings.vectors)
+    }
+
+    async fn load(&self, id: &str) -> Result<MemoryItem> {
+        let not_found = || Error::not_found(format!("no memory with id `{id}`"));
+        if !self.ready().await? {
+            return Err(not_found());
+        }
+        let mut found = match self.store.get(&self.collection, &[id.to_owned()]).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(not_found()),
+            other => other?,
+        };
+        match found.pop() {
+            Some(record) => records::from_record(record.id, record.metadata),
+            None => Err(not_found()),
+        }
+    }
+
+    /// The scope's memories closest to `vector`, for the prompt.
+    async fn closest(&self, vector: Vec<f32>, filter: Filter) -> Result<Vec<MemoryItem>> {
+        if self.max_shown == 0 {
+            return Ok(Vec::new());
+        }
+        let hits = self
+            .store
+            .query(
+                &self.collection,
+                VectorQuery::new(vector, self.max_shown).filter(filter),
+            )
+            .await?;
+        hits.into_iter()
+            .map(|hit| records::from_record(hit.id, hit.metadata))
+            .collect()
+    }
+
+    /// Whether the scope already holds a memory with this hash.
+    async fn is_duplicate(&self, filter: &Filter, hash: &str) -> Result<bool> {
+        let f = filter.clone().and(Filter::eq("hash", hash));
+        Ok(self.store.count(&self.collection, Some(f)).await? > 0)
+    }
+
+    /// Apply a plan: drop duplicates, embed what is new in one batch, write
+    /// once, record history. Everything fallible that does not write comes
+    /// first.
+    async fn apply(
+        &self,
+        actions: Vec<Action>,
+        shown: &[MemoryItem],
+        scope: &Scope,
+        metadata: &Metadata,
+    ) -> Result<Vec<MemoryEvent>> {
+        let filter = scope_filter(scope)?;
+        // Without a collection there is nothing to be a duplicate of.
+        let collection_exists = self.ready().await?;
+        let mut seen = HashSet::new();
+        let mut writes: Vec<(MemoryItem, Option<String>)> = Vec::new();
+        let mut deletes: Vec<&MemoryItem> = Vec::new();
+        for action in actions {
+            match action {
+                Action::Add(text) => {
+                    let hash = text_hash(&text);
+                    if !seen.insert(hash.clone())
+                        || (collection_exists && self.is_duplicate(&filter, &hash).await?)
+                    {
+                        continue;
+                    }
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let item =
+                        MemoryItem::new(id, text, scope.clone()).with_metadata(metadata.clone());
+                    writes.push((item, None));
+                }
+                Action::Update(i, text) => {
+                    let Some(old) = shown.get(i) else { continue };
+                    if text_hash(&text) == old.hash {
+                        continue;
+                    }
+                    let mut item = old.clone();
+                    item.hash = text_hash(&text);
+                    item.text = text;
+                    item.updated_at = now_millis();
+                    writes.push((item, Some(old.text.clone())));
+                }
+                Action::Delete(i) => deletes.extend(shown.get(i)),
+            }
+        }
+        let texts: Vec<String> = writes.iter().map(|(item, _)| item.text.clone()).collect();
+        let vectors = self.embed(&texts).await?;
+        let mut events = Vec::new();
+        if !writes.is_empty() {
+            let records = writes
+                .iter()
+                .zip(vectors)
+                .map(|((item, _), v)| records::to_record(item, v))
+                .collect();
+            self.store.upsert(&self.collection, records).await?;
+        }
+        for (item, old) in writes {
+            let kind = if old.is_some() {
+                MemoryEventKind::Update
+            } else {
+                MemoryEventKind::Add
+            };
+            events.push(MemoryEvent::new(item.id, kind, old, Some(item.text)));
+        }
+        if !deletes.is_empty() {
+            let ids = deletes.iter().map(|item| item.id.clone()).collect();
+            self.store
+                .delete(&self.collection, Selector::Ids(ids))
+                .await?;
+            for item in deletes {
+                events.push(MemoryEvent::new(
+                    item.id.clone(),
+                    MemoryEventKind::Delete,
+                    Some(item.text.clone()),
+                    None,
+                ));
+            }
+        }
+        self.record_events(&events);
+        Ok(events)
+    }
+
+    async fn add_inferred(
+        &self,
+        messages: &[Message],
+        scope: &Scope,
+        metadata: &Metadata,
+    ) -> Result<Vec<MemoryEvent>> {
+        let turns = prompt::conversation(messages);
+        if turns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let probe_text = turns
+            .iter()
+            .map(|(_, text)| text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let probe = self.embed(&[probe_text]).await?.pop().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                "the embedding model returned no vector",
+            )
+        })?;
+        let shown = self.closest(probe, scope_filter(scope)?).await?;
+        let request = prompt::extraction_request(
+            &turns,
+            &shown,
+            self.policy,
+            self.llm.capabilities().json_schema,
+        );
+        let reply = self.llm.chat(request).await?;
+        let actions = reconcile::parse_reply(&reply.text(), shown.len(), self.policy)?;
+        self.apply(actions, &shown, scope, metadata).await
+    }
+}
+
+#[async_trait]
+impl Memory for LocalMemory {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn add(
+        &self,
+        messages: &[Message],
+        scope: &Scope,
+        opts: AddOptions,
+    ) -> Result<Vec<MemoryEvent>> {
+        scope.validate().map_err(|e| op(e, "add"))?;
+        records::check_caller_metadata(&opts.metadata).map_err(|e| op(e, "add"))?;
+        let _writing = self.writes.lock().await;
+        let result = if opts.infer {
+            self.add_inferred(messages, scope, &opts.metadata).await
+        } else {
+            let actions = messages
+                .iter()
+                .filter(|m| m.role == Role::User)
+                .map(|m| m.text().trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .map(Action::Add)
+                .collect();
+            self.apply(actions, &[], scope, &opts.metadata).await
+        };
+        result.map_err(|e| op(e, "add"))
+    }
+
+    async fn search(
+        &self,
+        query: &str,
+        scope: &Scope,
+        opts: SearchOptions,
+    ) -> Result<Vec<ScoredMemory>> {
+        let check = || -> Result<Filter> {
+            let scope = scope_filter(scope)?;
+            if query.trim().is_empty() {
+                return Err(Error::invalid_input("the search query is empty"));
+            }
+            if !(1..=1000).contains(&opts.top_k) {
+                return Err(Error::invalid_input("top_k must be between 1 and 1000"));
+            }
+            match &opts.filter {
+                Some(f) => {
+                    f.validate()?;
+                    Ok(scope.and(f.clone()))
+                }
+                None => Ok(scope),
+            }
+        };
+        let filter = check().map_err(|e| op(e, "search"))?;
+        let run = async {
+            let vector = self
+                .embed(&[query.to_owned()])
+                .await?
+                .pop()
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Protocol,
+                        "the embedding model returned no vector",
+                    )
+                })?;
+            let mut q = VectorQuery::new(vector, opts.top_k).filter(filter);
+            if let Some(threshold) = opts.threshold {
+                q = q.min_score(threshold);
+            }
+            let hits = self.store.query(&self.collection, q).await?;
+            hits.into_iter()
+                .map(|hit| {
+                    records::from_record(hit.id, hit.metadata)
+                        .map(|item| ScoredMemory::new(item, hit.score))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        run.await.map_err(|e| op(e, "search"))
+    }
+
+    async fn get(&self, id: &str) -> Result<MemoryItem> {
+        self.load(id).await.map_err(|e| op(e, "get"))
+    }
+
+    async fn list(&self, scope: &Scope, page: Page) -> Result<PageOf<MemoryItem>> {
+        let run = async {
+            let filter = scope_filter(scope)?;
+            if !(1..=1000).contains(&page.limit) {
+                return Err(Error::invalid_input(
+                    "page limit must be between 1 and 1000",
+                ));
+            }
+            if !self.ready().await? {
+                return Ok(PageOf::new(Vec::new(), None));
+            }
+            let req = ScrollRequest::new(page.limit)
+                .filter(Some(filter))
+                .cursor(page.cursor);
+            let result = self.store.scroll(&self.collection, req).await?;
+            let items = result
+                .records
+                .into_iter()
+                .map(|r| records::from_record(r.id, r.metadata))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(PageOf::new(items, result.next_cursor))
+        };
+        run.await.map_err(|e| op(e, "list"))
+    }
+
+    async fn update(&self, id: &str, text: &str) -> Result<MemoryItem> {
+        let run = async {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(Error::invalid_input("a memory text cannot be empty"));
+            }
+            let _writing = self.writes.lock().await;
+            let old = self.load(id).await?;
+            let mut item = old.clone();
+            item.text = text.to_owned();
+            item.hash = text_hash(text);
+            item.updated_at = now_millis();
+            let vector = self
+                .embed(&[item.text.clone()])
+                .await?
+                .pop()
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Protocol,
+                        "the embedding model returned no vector",
+                    )
+                })?;
+            self.store
+                .upsert(&self.collection, vec![records::to_record(&item, vector)])
+                .await?;
+            self.record_events(&[MemoryEvent::new(
+                id,
+                MemoryEventKind::Update,
+                Some(old.text),
+                Some(item.text.clone()),
+            )]);
+            Ok(item)
+        };
+        run.await.map_err(|e| op(e, "update"))
+    }
+
+    async fn delete(&self, id: &str) -> Result<()> {
+        let run = async {
+            let _writing = self.writes.lock().await;
+            let old = self.load(id).await?;
+            self.store
+                .delete(&self.collection, Selector::Ids(vec![id.to_owned()]))
+                .await?;
+            self.record_events(&[MemoryEvent::new(
+                id,
+                MemoryEventKind::Delete,
+                Some(old.text),
+                None,
+            )]);
+            Ok(())
+        };
+        run.await.map_err(|e| op(e, "delete"))
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<MemoryEvent>> {
+        match self.history_log().get(id) {
+            Some(events) if !events.is_empty() => Ok(events.clone()),
+            _ => Err(op(
+                Error::not_found(format!("no history for memory `{id}`")),
+                "history",
+            )),
+        }
+    }
+}

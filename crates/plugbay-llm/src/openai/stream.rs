@@ -1,0 +1,466 @@
+//! Streamed chat completions: SSE events → [`ChatEvent`]s.
+//!
+//! [`ChunkFolder`] is sans-I/O (fed one SSE event at a time, so fixtures
+//! and benchmarks can drive it without a socket); [`OpenAiChatStream`] runs
+//! it over a response body and records the GenAI span fields at the end.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::Stream;
+use futures::stream::BoxStream;
+use plugbay_core::{Error, ErrorKind, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::stream_error;
+use super::telemetry;
+use super::wire::{WireToolCall, settle_finish};
+use crate::sse::{SseEvent, SseStream};
+use crate::stream::ToolCallAccumulator;
+use crate::types::{ChatEvent, FinishReason, Usage};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireDelta {
+    content: Option<String>,
+    refusal: Option<String>,
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireStreamChoice {
+    index: Option<u32>,
+    delta: Option<WireDelta>,
+    finish_reason: Option<FinishReason>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireChunk {
+    id: Option<String>,
+    model: Option<String>,
+    choices: Option<Vec<WireStreamChoice>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+/// Where the fold stands after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldState {
+    /// More events are expected.
+    Open,
+    /// `[DONE]` arrived: the `Finish` event was emitted.
+    Done,
+    /// An error item was emitted; the stream must end.
+    Failed,
+}
+
+/// Folds OpenAI stream chunks into [`ChatEvent`]s in the order the
+/// [`ChatEvent`] contract promises: text and tool-call deltas as they come,
+/// completed tool calls when the choice finishes, then one `Usage` (the last
+/// one seen: vLLM repeats usage on every chunk) and one `Finish` at
+/// `[DONE]`. Only the first choice (`index` 0) is followed.
+///
+/// ```
+/// use plugbay_llm::ChatEvent;
+/// use plugbay_llm::openai::{ChunkFolder, FoldState};
+/// use plugbay_llm::sse::SseEvent;
+/// let mut folder = ChunkFolder::new();
+/// let mut out = Vec::new();
+/// folder.push(&SseEvent::new(r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}"#), &mut out);
+/// folder.push(&SseEvent::new(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#), &mut out);
+/// assert_eq!(folder.push(&SseEvent::new("[DONE]"), &mut out), FoldState::Done);
+/// assert_eq!(out[0].as_ref().unwrap(), &ChatEvent::text("Hi"));
+/// assert!(matches!(out.last(), Some(Ok(ChatEvent::Finish { .. }))));
+/// ```
+#[derive(Debug, Default)]
+pub struct ChunkFolder {
+    calls: ToolCallAccumulator,
+    saw_calls: bool,
+    response_id: Option<String>,
+    model: Option<String>,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+    state: Option<FoldState>,
+}
+
+impl ChunkFolder {
+    /// A fold at the start of a stream.
+    pub fn new() -> ChunkFolder {
+        ChunkFolder::default()
+    }
+
+    /// The state after the last event.
+    pub fn state(&self) -> FoldState {
+        self.state.unwrap_or(FoldState::Open)
+    }
+
+    /// The usage seen so far.
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    /// The response id seen so far.
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_deref()
+    }
+
+    /// The model the server reported.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// The finish reason, once known.
+    pub fn finish_reason(&self) -> Option<&FinishReason> {
+        self.finish.as_ref()
+    }
+
+    /// Fold one SSE event, appending what it produces to `out`.
+    pub fn push<E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        event: &SseEvent,
+        out: &mut E,
+    ) -> FoldState {
+        if self.state() != FoldState::Open {
+            return self.state();
+        }
+        if event.is_done() {
+            self.complete(out);
+            return self.state();
+        }
+        if event.event() == "error" {
+            let error = match serde_json::from_slice::<Value>(event.data()) {
+                Ok(value) => stream_error(value.get("error").unwrap_or(&value)),
+                Err(_) => Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "error event inside the reply stream: {}",
+                        String::from_utf8_lossy(event.data())
+                    ),
+                ),
+            };
+            return self.fail(error, out);
+        }
+        let chunk: WireChunk = match serde_json::from_slice(event.data()) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let error = Error::new(
+                    ErrorKind::Protocol,
+                    format!("unreadable chunk in the reply stream: {e}"),
+                )
+                .with_source(e);
+                return self.fail(error, out);
+            }
+        };
+        if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
+            return self.fail(stream_error(error), out);
+        }
+        self.absorb(chunk, out);
+        FoldState::Open
+    }
+
+    /// The body ended: without `[DONE]` that is a `Protocol` error item.
+    pub fn end<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) -> FoldState {
+        if self.state() == FoldState::Open {
+            let error = Error::new(
+                ErrorKind::Protocol,
+                "the reply stream ended before `data: [DONE]`",
+            );
+            return self.fail(error, out);
+        }
+        self.state()
+    }
+
+    fn absorb<E: Extend<Result<ChatEvent>>>(&mut self, chunk: WireChunk, out: &mut E) {
+        if self.response_id.is_none() {
+            self.response_id = chunk.id.filter(|id| !id.is_empty());
+        }
+        if self.model.is_none() {
+            self.model = chunk.model.filter(|m| !m.is_empty());
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        for choice in chunk.choices.unwrap_or_default() {
+            if choice.index.unwrap_or(0) != 0 {
+                continue;
+            }
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    out.extend([Ok(ChatEvent::TextDelta(text))]);
+                }
+                if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
+                    out.extend([Ok(ChatEvent::TextDelta(text))]);
+                }
+                for (position, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate()
+                {
+                    self.saw_calls = true;
+                    let index = call
+                        .index
+                        .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
+                    let function = call.function.unwrap_or_default();
+                    let arguments = function.arguments_text().into_owned();
+                    let id = call.id.filter(|s| !s.is_empty());
+                    let name = function.name.filter(|s| !s.is_empty());
+                    self.calls
+                        .push(index, id.as_deref(), name.as_deref(), &arguments);
+                    out.extend([Ok(ChatEvent::ToolCallDelta {
+                        index,
+                        id,
+                        name,
+                        arguments,
+                    })]);
+                }
+            }
+            let reason = choice
+                .finish_reason
+                .filter(|r| !matches!(r, FinishReason::Other(o) if o.is_empty()));
+            if let Some(reason) = reason {
+                self.finish = Some(reason);
+                self.flush_calls(out);
+            }
+        }
+    }
+
+    fn flush_calls<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
+        if self.calls.is_empty() {
+            return;
+        }
+        match self.calls.finish() {
+            Ok(calls) => out.extend(calls.into_iter().map(|c| Ok(ChatEvent::ToolCall(c)))),
+            Err(e) => {
+                self.fail(e, out);
+            }
+        }
+    }
+
+    fn complete<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
+        self.flush_calls(out);
+        if self.state.is_some() {
+            return;
+        }
+        if let Some(usage) = self.usage {
+            out.extend([Ok(ChatEvent::Usage(usage))]);
+        }
+        let reason = settle_finish(self.finish.take(), self.saw_calls);
+        self.finish = Some(reason.clone());
+        out.extend([Ok(ChatEvent::Finish {
+            reason,
+            response_id: self.response_id.clone(),
+            model: self.model.clone(),
+        })]);
+        self.state = Some(FoldState::Done);
+    }
+
+    fn fail<E: Extend<Result<ChatEvent>>>(&mut self, error: Error, out: &mut E) -> FoldState {
+        let error = match &self.response_id {
+            Some(id) if error.request_id().is_none() => {
+                error.with_context("response_id", id.clone())
+            }
+            _ => error,
+        };
+        out.extend([Err(error)]);
+        self.state = Some(FoldState::Failed);
+        FoldState::Failed
+    }
+}
+
+/// The [`ChatStream`](crate::ChatStream) of an OpenAI-compatible backend.
+pub(crate) struct OpenAiChatStream {
+    events: SseStream<BoxStream<'static, Result<Bytes>>>,
+    folder: ChunkFolder,
+    pending: VecDeque<Result<ChatEvent>>,
+    provider: String,
+    span: tracing::Span,
+    finished: bool,
+}
+
+impl OpenAiChatStream {
+    pub(crate) fn new(
+        body: BoxStream<'static, Result<Bytes>>,
+        provider: String,
+        span: tracing::Span,
+    ) -> OpenAiChatStream {
+        OpenAiChatStream {
+            events: SseStream::new(body),
+            folder: ChunkFolder::new(),
+            pending: VecDeque::new(),
+            provider,
+            span,
+            finished: false,
+        }
+    }
+
+    fn decorate(&self, error: Error) -> Error {
+        let error = if error.provider().is_none() {
+            error.with_provider(self.provider.clone())
+        } else {
+            error
+        };
+        if error.operation().is_none() {
+            error.with_operation("chat_stream")
+        } else {
+            error
+        }
+    }
+
+    fn record_end(&self) {
+        let folder = &self.folder;
+        telemetry::record_response(
+            &self.span,
+            folder.response_id(),
+            folder.model(),
+            folder.usage(),
+            folder.finish_reason(),
+        );
+    }
+}
+
+impl std::fmt::Debug for OpenAiChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiChatStream")
+            .field("provider", &self.provider)
+            .field("state", &self.folder.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for OpenAiChatStream {
+    type Item = Result<ChatEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.pending.pop_front() {
+                let item = item.map_err(|e| this.decorate(e));
+                if let Err(e) = &item {
+                    this.span.record("error.type", e.kind().as_str());
+                }
+                return Poll::Ready(Some(item));
+            }
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if this.folder.state() != FoldState::Open {
+                this.finished = true;
+                this.record_end();
+                continue;
+            }
+            match Pin::new(&mut this.events).poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => {
+                    this.folder.push(&event, &mut this.pending);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.pending.push_back(Err(e));
+                    this.finished = true;
+                    this.record_end();
+                }
+                Poll::Ready(None) => {
+                    this.folder.end(&mut this.pending);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ToolCall;
+
+    fn fold(body: &str) -> Vec<Result<ChatEvent>> {
+        let mut folder = ChunkFolder::new();
+        let mut out = Vec::new();
+        for event in crate::sse::decode_all(body.as_bytes()).unwrap() {
+            folder.push(&event, &mut out);
+        }
+        folder.end(&mut out);
+        out
+    }
+
+    #[test]
+    fn tool_call_fragments_with_late_name_become_calls_before_usage_and_finish() {
+        let body = concat!(
+            "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"function\":{\"arguments\":\"\"}}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":\"\"}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Oslo\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: {\"choices\":null,\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"total_tokens\":13}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        let n = events.len();
+        assert_eq!(
+            events[n - 3],
+            ChatEvent::ToolCall(ToolCall::new("call_a", "get_weather", r#"{"city":"Oslo"}"#))
+        );
+        assert_eq!(events[n - 2], ChatEvent::Usage(Usage::new(9, 4)));
+        assert_eq!(
+            events[n - 1],
+            ChatEvent::Finish {
+                reason: FinishReason::ToolCalls,
+                response_id: Some("c1".into()),
+                model: Some("m".into())
+            }
+        );
+        let deltas = events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::ToolCallDelta { .. }))
+            .count();
+        assert_eq!(deltas, 3);
+    }
+
+    #[test]
+    fn a_cut_stream_and_an_error_chunk_end_in_typed_errors() {
+        let cut = fold("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+        assert_eq!(cut.len(), 2);
+        assert_eq!(cut[1].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+
+        let failed = fold(concat!(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+            "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"never\"}}]}\n\n",
+        ));
+        assert_eq!(failed.len(), 2);
+        assert_eq!(
+            failed[1].as_ref().unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+
+        let event_error = fold(
+            "event: error\ndata: {\"error\":{\"message\":\"slow\",\"code\":\"rate_limit_exceeded\"}}\n\n",
+        );
+        assert_eq!(
+            event_error[0].as_ref().unwrap_err().kind(),
+            ErrorKind::RateLimited
+        );
+
+        let garbage = fold("data: {not json\n\n");
+        assert_eq!(garbage[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn usage_on_every_chunk_keeps_the_last_and_other_choices_are_ignored() {
+        let body = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"other\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            events,
+            vec![
+                ChatEvent::text("a"),
+                ChatEvent::text("b"),
+                ChatEvent::Usage(Usage::new(5, 3)),
+                ChatEvent::finish(FinishReason::Length),
+            ]
+        );
+    }
+}

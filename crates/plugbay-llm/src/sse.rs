@@ -1,0 +1,533 @@
+//! A fast server-sent events (SSE) decoder, shared by every streaming
+//! backend (OpenAI-compatible chat, Hugging Face TGI) and by the benchmarks.
+//!
+//! [`SseDecoder`] is sans-I/O: push bytes as they arrive, pull complete
+//! events. It follows the WHATWG event-stream rules (lines end in `\n`,
+//! `\r\n` or `\r`; `:` starts a comment; several `data:` lines join with
+//! `\n`; a blank line dispatches; an event without data is dropped; one
+//! leading UTF-8 BOM is skipped), with one leniency: at end of input a
+//! pending event is still dispatched, because some servers close the
+//! connection right after their last `data:` line.
+//!
+//! Why it is fast: incoming chunks are appended once to a `BytesMut`; lines
+//! are found with `memchr` starting where the last scan stopped (no
+//! rescanning of a long partial line) and split off the front in O(1)
+//! without copying the rest of the buffer; a single-line `data:` field
+//! (the common case) is handed out as a zero-copy [`Bytes`] slice of the
+//! line. Only multi-line data is copied, once.
+//!
+//! [`SseStream`] adapts any byte stream into a stream of events, yielding
+//! each event as soon as its terminating blank line has arrived.
+//!
+//! ```
+//! use plugbay_llm::sse::SseDecoder;
+//! let mut decoder = SseDecoder::new();
+//! decoder.push(b": keep-alive\r\ndata: {\"a\":1}\r\n\r\nevent: error\ndata: x\n");
+//! let first = decoder.next_event()?.unwrap();
+//! assert_eq!(first.data_str()?, "{\"a\":1}");
+//! assert_eq!(first.event(), "message");
+//! assert!(decoder.next_event()?.is_none(), "second event is not complete yet");
+//! decoder.push(b"data: y\n\n");
+//! let second = decoder.next_event()?.unwrap();
+//! assert_eq!((second.event(), second.data_str()?), ("error", "x\ny"));
+//! # Ok::<(), plugbay_core::Error>(())
+//! ```
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::Stream;
+use plugbay_core::{Error, ErrorKind, Result};
+
+/// The longest line accepted by default (16 MiB): a peer that never sends a
+/// line break must not grow the buffer without bound.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One dispatched server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    event: Option<String>,
+    data: Bytes,
+    id: Option<String>,
+    retry: Option<u64>,
+}
+
+impl SseEvent {
+    /// An event of type `message` with this data (for tests and mocks).
+    pub fn new(data: impl Into<Bytes>) -> SseEvent {
+        SseEvent {
+            event: None,
+            data: data.into(),
+            id: None,
+            retry: None,
+        }
+    }
+
+    /// Set the event type.
+    pub fn with_event(mut self, event: impl Into<String>) -> SseEvent {
+        self.event = Some(event.into());
+        self
+    }
+
+    /// The event type: the last `event:` field, or `"message"`.
+    pub fn event(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+
+    /// The data: the `data:` lines joined with `\n`.
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The data as UTF-8 text; invalid UTF-8 is a `Protocol` error.
+    pub fn data_str(&self) -> Result<&str> {
+        std::str::from_utf8(&self.data)
+            .map_err(|e| Error::protocol("server-sent event data is not UTF-8").with_source(e))
+    }
+
+    /// Take the data.
+    pub fn into_data(self) -> Bytes {
+        self.data
+    }
+
+    /// The last event id seen on the stream (ids persist across events).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The reconnection time the server asked for, if any.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry.map(Duration::from_millis)
+    }
+
+    /// `true` for the `data: [DONE]` sentinel that ends OpenAI-style streams.
+    pub fn is_done(&self) -> bool {
+        self.data.as_ref() == b"[DONE]"
+    }
+}
+
+/// The data buffer of the event being assembled.
+#[derive(Debug, Default)]
+enum DataBuf {
+    /// No `data:` field yet: a blank line dispatches nothing.
+    #[default]
+    Empty,
+    /// One `data:` line: a zero-copy slice of that line.
+    One(Bytes),
+    /// Several lines, joined with `\n`.
+    Many(BytesMut),
+}
+
+/// Incremental SSE decoder: [`SseDecoder::push`] bytes,
+/// [`SseDecoder::next_event`] until `None`, and [`SseDecoder::finish`] at end
+/// of input. See the [module docs](self).
+#[derive(Debug)]
+pub struct SseDecoder {
+    buf: BytesMut,
+    /// Bytes at the front of `buf` known to hold no line terminator.
+    scanned: usize,
+    bom_checked: bool,
+    max_line: usize,
+    data: DataBuf,
+    event: Option<String>,
+    last_id: Option<String>,
+    retry: Option<u64>,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        SseDecoder::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder with the default line limit ([`DEFAULT_MAX_LINE_BYTES`]).
+    pub fn new() -> SseDecoder {
+        SseDecoder {
+            buf: BytesMut::with_capacity(8 * 1024),
+            scanned: 0,
+            bom_checked: false,
+            max_line: DEFAULT_MAX_LINE_BYTES,
+            data: DataBuf::Empty,
+            event: None,
+            last_id: None,
+            retry: None,
+        }
+    }
+
+    /// Reject lines longer than `max` bytes with a `Protocol` error.
+    pub fn with_max_line_bytes(mut self, max: usize) -> SseDecoder {
+        self.max_line = max.max(1);
+        self
+    }
+
+    /// Append received bytes (any split: mid-line, mid-UTF-8, mid-`\r\n`).
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// Bytes received but not yet consumed as lines.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete event, or `None` until more bytes arrive.
+    ///
+    /// A line longer than the limit is a `Protocol` error.
+    pub fn next_event(&mut self) -> Result<Option<SseEvent>> {
+        if !self.bom_checked {
+            if self.buf.len() < BOM.len() && BOM.starts_with(&self.buf) {
+                return Ok(None);
+            }
+            if self.buf.starts_with(BOM) {
+                let _ = self.buf.split_to(BOM.len());
+            }
+            self.bom_checked = true;
+        }
+        while let Some(line) = self.next_line(false)? {
+            if let Some(event) = self.process_line(line) {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
+    /// End of input: the unterminated last line is processed and a pending
+    /// event is dispatched (leniently, see the module docs). Call
+    /// [`SseDecoder::next_event`] until `None` first.
+    pub fn finish(&mut self) -> Option<SseEvent> {
+        self.bom_checked = true;
+        let mut out = None;
+        while let Ok(Some(line)) = self.next_line(true) {
+            if let Some(event) = self.process_line(line) {
+                out = Some(event);
+            }
+        }
+        out.or_else(|| self.dispatch())
+    }
+
+    /// Split the next line off the buffer, without its terminator.
+    fn next_line(&mut self, at_eof: bool) -> Result<Option<BytesMut>> {
+        let found = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]);
+        let Some(offset) = found else {
+            self.scanned = self.buf.len();
+            if at_eof && !self.buf.is_empty() {
+                self.scanned = 0;
+                return Ok(Some(self.buf.split()));
+            }
+            if self.buf.len() > self.max_line {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("server-sent event line longer than {} bytes", self.max_line),
+                ));
+            }
+            return Ok(None);
+        };
+        let end = self.scanned + offset;
+        let consumed = if self.buf[end] == b'\r' {
+            match self.buf.get(end + 1) {
+                Some(b'\n') => end + 2,
+                Some(_) => end + 1,
+                // A `\r` at the end may be half of a `\r\n`: wait for more.
+                None if !at_eof => {
+                    self.scanned = end;
+                    return Ok(None);
+                }
+                None => end + 1,
+            }
+        } else {
+            end + 1
+        };
+        self.scanned = 0;
+        let mut line = self.buf.split_to(consumed);
+        line.truncate(end);
+        Ok(Some(line))
+    }
+
+    fn process_line(&mut self, line: BytesMut) -> Option<SseEvent> {
+        if line.is_empty() {
+            return self.dispatch();
+        }
+        if line[0] == b':' {
+            return None;
+        }
+        let (name_end, value_start) = match memchr::memchr(b':', &line) {
+            Some(colon) if line.get(colon + 1) == Some(&b' ') => (colon, colon + 2),
+            Some(colon) => (colon, colon + 1),
+            None => (line.len(), line.len()),
+        };
+        match &line[..name_end] {
+            b"data" => {
+                let data = std::mem::take(&mut self.data);
+                self.data = match data {
+                    DataBuf::Empty => DataBuf::One(line.freeze().slice(value_start..)),
+                    DataBuf::One(first) => {
+                        let value = &line[value_start..];
+                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                        joined.put_slice(&first);
+                        joined.put_u8(b'\n');
+                        joined.put_slice(value);
+                        DataBuf::Many(joined)
+                    }
+                    DataBuf::Many(mut joined) => {
+                        joined.put_u8(b'\n');
+                        joined.put_slice(&line[value_start..]);
+                        DataBuf::Many(joined)
+                    }
+                };
+            }
+            b"event" => {
+                self.event = Some(String::from_utf8_lossy(&line[value_start..]).into_owned());
+            }
+            b"id" => {
+                let value = &line[value_start..];
+                if !value.contains(&0) {
+                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            b"retry" => {
+                let value = &line[value_start..];
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let event = self.event.take();
+        let data = match std::mem::take(&mut self.data) {
+            DataBuf::Empty => return None,
+            DataBuf::One(bytes) => bytes,
+            DataBuf::Many(joined) => joined.freeze(),
+        };
+        Some(SseEvent {
+            event,
+            data,
+            id: self.last_id.clone(),
+            retry: self.retry,
+        })
+    }
+}
+
+/// Decode a whole SSE body at once (tests, fixtures, benchmarks).
+///
+/// ```
+/// let events = plugbay_llm::sse::decode_all(b"data: 1\n\ndata: [DONE]\n\n")?;
+/// assert_eq!(events.len(), 2);
+/// assert!(events[1].is_done());
+/// # Ok::<(), plugbay_core::Error>(())
+/// ```
+pub fn decode_all(body: &[u8]) -> Result<Vec<SseEvent>> {
+    let mut decoder = SseDecoder::new();
+    decoder.push(body);
+    let mut events = Vec::new();
+    while let Some(event) = decoder.next_event()? {
+        events.push(event);
+    }
+    events.extend(decoder.finish());
+    Ok(events)
+}
+
+/// A stream of [`SseEvent`]s over a stream of byte chunks.
+///
+/// Transport errors from the inner stream are passed through and end the
+/// stream; so does a decoding error. Events are yielded as soon as they are
+/// complete, never held back for more input.
+pub struct SseStream<S> {
+    inner: S,
+    decoder: SseDecoder,
+    ended: bool,
+    queued: VecDeque<SseEvent>,
+}
+
+impl<S> std::fmt::Debug for SseStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseStream")
+            .field("decoder", &self.decoder)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> SseStream<S>
+where
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    /// Decode `inner` (map transport errors to [`Error`] first, e.g. with
+    /// `plugbay_core::http::map_reqwest_error`).
+    pub fn new(inner: S) -> SseStream<S> {
+        SseStream::with_decoder(inner, SseDecoder::new())
+    }
+
+    /// Decode `inner` with a configured decoder.
+    pub fn with_decoder(inner: S, decoder: SseDecoder) -> SseStream<S> {
+        SseStream {
+            inner,
+            decoder,
+            ended: false,
+            queued: VecDeque::new(),
+        }
+    }
+}
+
+impl<S> Stream for SseStream<S>
+where
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    type Item = Result<SseEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.queued.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match this.decoder.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(None) => {}
+                Err(e) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.decoder.push(&chunk),
+                Poll::Ready(Some(Err(e))) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    this.queued.extend(this.decoder.finish());
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn data_of(events: &[SseEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e.data_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_line_ending_and_field_form() {
+        let body = b"data: a\n\ndata:b\r\n\r\ndata:  c\r\rid: 7\nevent: x\ndata\n\nretry: 1500\n: note\ndata: d\n\n";
+        let events = decode_all(body).unwrap();
+        assert_eq!(data_of(&events), vec!["a", "b", " c", "", "d"]);
+        assert_eq!(events[3].event(), "x");
+        assert_eq!(events[3].id(), Some("7"));
+        assert_eq!(events[4].id(), Some("7"), "ids persist");
+        assert_eq!(events[4].event(), "message", "event type resets");
+        assert_eq!(events[4].retry(), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn multi_line_data_joins_and_events_without_data_are_dropped() {
+        let events =
+            decode_all(b"event: ping\n\ndata: {\"a\":\ndata: 1}\n\n:only a comment\n\n").unwrap();
+        assert_eq!(data_of(&events), vec!["{\"a\":\n1}"]);
+    }
+
+    #[test]
+    fn any_split_of_the_input_gives_the_same_events() {
+        let body: &[u8] =
+            b"\xEF\xBB\xBFdata: {\"x\":\"\xC3\xA9\"}\r\n\r\ndata: two\r\ndata: lines\r\n\r\n: ka\r\ndata: [DONE]\r\n\r\n";
+        let whole = decode_all(body).unwrap();
+        assert_eq!(
+            data_of(&whole),
+            vec!["{\"x\":\"é\"}", "two\nlines", "[DONE]"]
+        );
+        for split in 1..body.len() {
+            let mut decoder = SseDecoder::new();
+            let mut got = Vec::new();
+            for part in [&body[..split], &body[split..]] {
+                decoder.push(part);
+                while let Some(e) = decoder.next_event().unwrap() {
+                    got.push(e);
+                }
+            }
+            got.extend(decoder.finish());
+            assert_eq!(got, whole, "split at {split}");
+        }
+        // Byte by byte too.
+        let mut decoder = SseDecoder::new();
+        let mut got = Vec::new();
+        for b in body {
+            decoder.push(std::slice::from_ref(b));
+            while let Some(e) = decoder.next_event().unwrap() {
+                got.push(e);
+            }
+        }
+        assert_eq!(got, whole);
+    }
+
+    #[test]
+    fn end_of_input_dispatches_a_pending_event() {
+        assert_eq!(data_of(&decode_all(b"data: last").unwrap()), vec!["last"]);
+        assert_eq!(data_of(&decode_all(b"data: x\r").unwrap()), vec!["x"]);
+        assert!(decode_all(b"event: only\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn overlong_lines_are_protocol_errors() {
+        let mut decoder = SseDecoder::new().with_max_line_bytes(8);
+        decoder.push(b"data: 0123456789");
+        assert_eq!(
+            decoder.next_event().unwrap_err().kind(),
+            ErrorKind::Protocol
+        );
+        let mut ok = SseDecoder::new().with_max_line_bytes(8);
+        ok.push(b"data: 1\n\n");
+        assert!(ok.next_event().unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn stream_yields_events_and_passes_errors_through() {
+        let chunks: Vec<Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"data: a\n")),
+            Ok(Bytes::from_static(b"\ndata: b\n\n")),
+            Err(Error::new(ErrorKind::Unavailable, "reset")),
+            Ok(Bytes::from_static(b"data: never\n\n")),
+        ];
+        let items: Vec<Result<SseEvent>> = SseStream::new(futures::stream::iter(chunks))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].as_ref().unwrap().data_str().unwrap(), "a");
+        assert_eq!(items[1].as_ref().unwrap().data_str().unwrap(), "b");
+        assert_eq!(
+            items[2].as_ref().unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+    }
+
+    #[tokio::test]
+    async fn stream_flushes_the_last_event_at_end() {
+        let chunks: Vec<Result<Bytes>> = vec![Ok(Bytes::from_static(b"data: a\n\ndata: b"))];
+        let items: Vec<String> = SseStream::new(futures::stream::iter(chunks))
+            .map(|e| e.unwrap().data_str().unwrap().to_owned())
+            .collect()
+            .await;
+        assert_eq!(items, vec!["a", "b"]);
+    }
+}

@@ -12,8 +12,10 @@ use crate::memory::InMemoryKeyValue;
 ///
 /// - `memory://` — an [`InMemoryKeyValue`]; query options `max_entries=N`
 ///   and `shards=N`.
-/// - `redis://…`, `rediss://…` — `Unsupported` for now: the Redis backend
-///   arrives behind the `redis` feature.
+/// - `redis://…`, `rediss://…` — a `redis::RedisKeyValue` with the
+///   `redis` feature (URL forms in `redis::RedisConfig::from_url`; it
+///   connects lazily, on the first call); `Unsupported` naming the feature
+///   without it.
 ///
 /// Anything else is a `Config` error. Error messages never echo the URL,
 /// which may hold a password.
@@ -21,8 +23,11 @@ use crate::memory::InMemoryKeyValue;
 /// ```
 /// let kv = plugbay_cache::from_url("memory://?max_entries=1000").unwrap();
 /// assert_eq!(kv.backend(), "memory");
-/// let err = plugbay_cache::from_url("redis://:secret@localhost:6379/0").unwrap_err();
-/// assert_eq!(err.kind(), plugbay_core::ErrorKind::Unsupported);
+/// let redis = plugbay_cache::from_url("redis://:secret@localhost:6379/0");
+/// # #[cfg(feature = "redis")]
+/// assert_eq!(redis.unwrap().backend(), "redis");
+/// # #[cfg(not(feature = "redis"))]
+/// assert_eq!(redis.unwrap_err().kind(), plugbay_core::ErrorKind::Unsupported);
 /// ```
 pub fn from_url(url: &str) -> Result<DynKeyValue> {
     let (scheme, rest) = url
@@ -30,16 +35,25 @@ pub fn from_url(url: &str) -> Result<DynKeyValue> {
         .ok_or_else(|| config("the cache URL has no scheme (expected memory:// or redis://)"))?;
     match scheme.to_ascii_lowercase().as_str() {
         "memory" => memory_from_url(rest),
-        "redis" | "rediss" => Err(Error::unsupported(
-            "the Redis key-value backend needs the `redis` feature of plugbay-cache, \
-             which is not available in this release",
-        )
-        .with_context("scheme", scheme.to_owned())),
+        "redis" | "rediss" => redis_from_url(url, scheme),
         _ => Err(
             config("unknown cache URL scheme (expected memory:// or redis://)")
                 .with_context("scheme", scheme.to_owned()),
         ),
     }
+}
+
+#[cfg(feature = "redis")]
+fn redis_from_url(url: &str, _scheme: &str) -> Result<DynKeyValue> {
+    Ok(Arc::new(crate::redis::RedisKeyValue::from_url(url)?))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_from_url(_url: &str, scheme: &str) -> Result<DynKeyValue> {
+    Err(Error::unsupported(
+        "the Redis key-value backend needs the `redis` feature of plugbay-cache",
+    )
+    .with_context("scheme", scheme.to_owned()))
 }
 
 fn memory_from_url(rest: &str) -> Result<DynKeyValue> {
@@ -102,6 +116,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "redis"))]
     #[test]
     fn redis_urls_are_unsupported_without_leaking_the_password() {
         for url in [
@@ -114,5 +129,22 @@ mod tests {
             assert!(shown.contains("`redis` feature"), "{shown}");
             assert!(!shown.contains("hunter2"), "{shown}");
         }
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_urls_open_the_redis_backend_without_leaking_the_password() {
+        for url in [
+            "redis://:hunter2@localhost:6379/0",
+            "REDISS://user:hunter2@cache:6380",
+            "redis://localhost/1?prefix=app:",
+        ] {
+            let kv = from_url(url).unwrap();
+            assert_eq!(kv.backend(), "redis");
+            assert!(!format!("{kv:?}").contains("hunter2"), "{kv:?}");
+        }
+        let err = from_url("redis://:hunter2@h/not-a-db").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(!format!("{err:?} {err}").contains("hunter2"));
     }
 }

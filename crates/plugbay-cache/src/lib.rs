@@ -7,6 +7,8 @@ mod from_url;
 pub mod kv;
 pub mod memory;
 pub mod rate_limit;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 pub use cache::Cache;
 pub use from_url::from_url;

@@ -110,14 +110,61 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// Verify the request's bearer token with `verifier`. `Ok(None)` when the
-/// request has no `Authorization` header.
+/// Accept the access token from a cookie too, when the request has no
+/// `Authorization` header. Add it as a request extension:
+/// `router.layer(axum::Extension(AuthCookie::new("__Host-session")))`.
+///
+/// Set the cookie `HttpOnly; Secure; SameSite=Lax` (or `Strict`), with
+/// `Path=/` and, ideally, the `__Host-` prefix; since browsers send cookies
+/// on cross-site requests with `SameSite=Lax` for top-level GETs, keep
+/// state-changing routes on POST/PUT/DELETE (or add a CSRF token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCookie {
+    name: String,
+}
+
+impl AuthCookie {
+    /// Read the token from the cookie `name`.
+    pub fn new(name: impl Into<String>) -> AuthCookie {
+        AuthCookie { name: name.into() }
+    }
+
+    /// The cookie name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The cookie's value in `parts`, if present and non-empty.
+    fn read<'a>(&self, parts: &'a Parts) -> Option<&'a str> {
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == self.name)
+            .map(|(_, v)| v.trim().trim_matches('"'))
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Verify the request's bearer token with `verifier`, or the token in the
+/// [`AuthCookie`] when one is configured and no `Authorization` header is
+/// present. `Ok(None)` when the request carries neither.
 pub async fn authenticate(
     parts: &Parts,
     verifier: &DynTokenVerifier,
 ) -> Result<Option<Principal>, AuthRejection> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
-        return Ok(None);
+        let cookie = parts
+            .extensions
+            .get::<AuthCookie>()
+            .and_then(|c| c.read(parts));
+        return match cookie {
+            Some(token) => Ok(Some(verifier.verify(token).await?)),
+            None => Ok(None),
+        };
     };
     let value = value.to_str().map_err(|_| {
         Error::new(
@@ -145,6 +192,10 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Already verified by the `require_auth` middleware.
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(Authenticated(principal.clone()));
+        }
         let verifier = DynTokenVerifier::from_ref(state);
         authenticate(parts, &verifier)
             .await?
@@ -207,6 +258,150 @@ where
         })?;
         Ok(RequireScope(principal, PhantomData))
     }
+}
+
+/// A set of roles a route requires, named by a type (see [`RequiredScopes`]).
+pub trait RequiredRoles: Send + Sync + 'static {
+    /// Every role listed is required.
+    const ROLES: &'static [&'static str];
+}
+
+/// Like [`Authenticated`], but also requires `R::ROLES`; a valid token
+/// lacking one is answered 403.
+#[derive(Debug)]
+pub struct RequireRole<R: RequiredRoles>(pub Principal, pub PhantomData<R>);
+
+fn require_roles(principal: &Principal, roles: &[&str]) -> Result<(), Error> {
+    match roles.iter().find(|r| !principal.has_role(r)) {
+        None => Ok(()),
+        Some(missing) => Err(Error::new(
+            ErrorKind::PermissionDenied,
+            format!("missing required role `{missing}`"),
+        )),
+    }
+}
+
+impl<S, R> FromRequestParts<S> for RequireRole<R>
+where
+    S: Send + Sync,
+    R: RequiredRoles,
+    DynTokenVerifier: FromRef<S>,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Authenticated(principal) =
+            <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        require_roles(&principal, R::ROLES)?;
+        Ok(RequireRole(principal, PhantomData))
+    }
+}
+
+/// What [`require_auth`] enforces on a group of routes: a verifier, an
+/// optional session cookie, and scopes / roles every request needs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, middleware, routing::get};
+/// use plugbay_auth::axum::{AuthPolicy, Authenticated, require_auth};
+/// use plugbay_auth::DynTokenVerifier;
+///
+/// fn admin(verifier: DynTokenVerifier) -> Router {
+///     let policy = AuthPolicy::new(verifier.clone())
+///         .scopes(["admin:read"])
+///         .roles(["admin"])
+///         .cookie("__Host-session");
+///     Router::new()
+///         .route("/admin", get(|Authenticated(p): Authenticated| async move { p.subject }))
+///         .layer(middleware::from_fn_with_state(policy, require_auth))
+///         .with_state(verifier)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthPolicy {
+    verifier: DynTokenVerifier,
+    scopes: Vec<String>,
+    roles: Vec<String>,
+    cookie: Option<AuthCookie>,
+}
+
+impl AuthPolicy {
+    /// Require a valid token checked by `verifier`.
+    pub fn new(verifier: DynTokenVerifier) -> AuthPolicy {
+        AuthPolicy {
+            verifier,
+            scopes: Vec::new(),
+            roles: Vec::new(),
+            cookie: None,
+        }
+    }
+
+    /// Also require every scope in `scopes` (403 `insufficient_scope`).
+    pub fn scopes<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also require every role in `roles` (403).
+    pub fn roles<I, T>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also accept the token from cookie `name` (see [`AuthCookie`]).
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(AuthCookie::new(name));
+        self
+    }
+}
+
+/// Middleware for `axum::middleware::from_fn_with_state(policy, require_auth)`:
+/// verifies the caller per [`AuthPolicy`], answers 401/403 like the
+/// extractors, and hands the [`Principal`] to handlers as a request
+/// extension (which [`Authenticated`] picks up without verifying again).
+pub async fn require_auth(
+    axum::extract::State(policy): axum::extract::State<AuthPolicy>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let Some(cookie) = &policy.cookie {
+        parts.extensions.insert(cookie.clone());
+    }
+    let principal = match authenticate(&parts, &policy.verifier).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return missing().into_response(),
+        Err(rejection) => return rejection.into_response(),
+    };
+    let scopes: Vec<&str> = policy.scopes.iter().map(String::as_str).collect();
+    if let Err(error) = require_scopes(&principal, &scopes) {
+        // The challenge lists the scopes; they are owned by the policy.
+        let listed: Vec<&'static str> = Vec::new();
+        let mut rejection = AuthRejection {
+            error,
+            missing_header: false,
+            scopes: listed,
+        };
+        rejection.error = rejection
+            .error
+            .with_context("required_scopes", policy.scopes.join(" "));
+        return rejection.into_response();
+    }
+    let roles: Vec<&str> = policy.roles.iter().map(String::as_str).collect();
+    if let Err(error) = require_roles(&principal, &roles) {
+        return AuthRejection::from(error).into_response();
+    }
+    parts.extensions.insert(principal);
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 #[cfg(test)]
@@ -339,6 +534,86 @@ mod tests {
         assert!(body.contains("permission_denied"));
         assert_eq!(call("/write", Some("Bearer writer")).await.2, "u2");
         assert_eq!(call("/write", None).await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    struct Admin;
+    impl RequiredRoles for Admin {
+        const ROLES: &'static [&'static str] = &["admin"];
+    }
+
+    #[tokio::test]
+    async fn cookie_is_accepted_only_when_configured() {
+        let verifier: DynTokenVerifier = Arc::new(Fixed);
+        let handler = get(|Authenticated(p): Authenticated| async move { p.subject });
+        let plain = Router::new()
+            .route("/me", handler.clone())
+            .with_state(verifier.clone());
+        let with_cookie = Router::new()
+            .route("/me", handler)
+            .layer(axum::Extension(AuthCookie::new("sess")))
+            .with_state(verifier);
+        let req = || {
+            Request::get("/me")
+                .header("cookie", "other=1; sess=reader")
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert_eq!(
+            plain.oneshot(req()).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let res = with_cookie.clone().oneshot(req()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let bad = Request::get("/me")
+            .header("cookie", "sess=garbage")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            with_cookie.oneshot(bad).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[tokio::test]
+    async fn middleware_enforces_scopes_and_roles() {
+        let verifier: DynTokenVerifier = Arc::new(Fixed);
+        let policy = AuthPolicy::new(verifier.clone()).scopes(["write"]);
+        let app = Router::new()
+            .route(
+                "/w",
+                get(|Authenticated(p): Authenticated| async move { p.subject }),
+            )
+            .route(
+                "/admin",
+                get(|RequireRole(p, _): RequireRole<Admin>| async move { p.subject }),
+            )
+            .layer(axum::middleware::from_fn_with_state(policy, require_auth))
+            .with_state(verifier);
+        let call = |path: &'static str, token: Option<&'static str>| {
+            let app = app.clone();
+            async move {
+                let mut req = Request::get(path);
+                if let Some(t) = token {
+                    req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+                }
+                app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+            }
+        };
+        assert_eq!(call("/w", Some("writer")).await.status(), StatusCode::OK);
+        assert_eq!(
+            call("/w", Some("reader")).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(call("/w", None).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call("/w", Some("nope")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        // writer has the scope but not the role.
+        assert_eq!(
+            call("/admin", Some("writer")).await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
 
     #[tokio::test]

@@ -172,6 +172,23 @@ impl JwtKey {
         Ok(self)
     }
 
+    /// A verify-only key from a JWKS entry: the caller already checked that
+    /// `algorithm` is pinned for the issuer and is not HMAC.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn from_jwk_parts(
+        algorithm: JwtAlgorithm,
+        kid: Option<String>,
+        decoding: DecodingKey,
+    ) -> JwtKey {
+        ensure_crypto_provider();
+        JwtKey {
+            algorithm,
+            kid,
+            encoding: None,
+            decoding,
+        }
+    }
+
     /// The pinned algorithm.
     pub fn algorithm(&self) -> JwtAlgorithm {
         self.algorithm

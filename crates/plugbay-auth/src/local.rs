@@ -80,7 +80,7 @@ impl LocalJwt {
             kv,
             prefix: "auth:".to_owned(),
             refresh_ttl: DEFAULT_REFRESH_TTL,
-            overlap: Duration::ZERO,
+            overlap: crate::refresh::DEFAULT_REUSE_OVERLAP,
             session_check: false,
             clock: Arc::new(SystemClock),
         }
@@ -111,8 +111,9 @@ impl LocalJwtBuilder {
         self
     }
 
-    /// Window in which a just-rotated refresh token may be presented again
-    /// without revoking its family (default zero).
+    /// Window in which the immediately previous refresh token may be
+    /// presented again without revoking its family (default 10 s,
+    /// [`crate::DEFAULT_REUSE_OVERLAP`]; zero disables it).
     pub fn reuse_overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
         self
@@ -314,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn concurrent_refreshes_with_one_token_have_exactly_one_winner() {
         let kv = Arc::new(RecordingKeyValue::yielding());
-        let a = Arc::new(builder(kv).build().unwrap());
+        let a = Arc::new(builder(kv).reuse_overlap(Duration::ZERO).build().unwrap());
         let first = a.issue(&user()).await.unwrap();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..4 {
@@ -347,7 +348,10 @@ mod tests {
 
     #[tokio::test]
     async fn sequential_duplicate_refresh_has_one_winner_then_revokes() {
-        let a = auth();
+        let a = builder(InMemoryKeyValue::new().into_dyn())
+            .reuse_overlap(Duration::ZERO)
+            .build()
+            .unwrap();
         let first = a.issue(&user()).await.unwrap();
         let (r1, r2) = (
             a.refresh(&first.refresh_token).await,
@@ -388,6 +392,30 @@ mod tests {
             ErrorKind::Unauthenticated,
             "family revoked after the window"
         );
+    }
+
+    #[tokio::test]
+    async fn default_overlap_covers_only_the_immediately_previous_token() {
+        let a = builder(InMemoryKeyValue::new().into_dyn())
+            .session_check(true)
+            .build()
+            .unwrap();
+        let first = a.issue(&user()).await.unwrap();
+        let second = a.refresh(&first.refresh_token).await.unwrap();
+        // A retried refresh (lost response) right away is tolerated.
+        let retry = a.refresh(&first.refresh_token).await.unwrap();
+        assert_eq!(retry.session_id, first.session_id);
+        let third = a.refresh(&second.refresh_token).await.unwrap();
+        // `first` is now two rotations old: reuse, even inside the window.
+        let err = a.refresh(&first.refresh_token).await.unwrap_err();
+        assert!(err.message().contains("already used"), "{err}");
+        for pair in [&third, &retry] {
+            assert_eq!(
+                a.refresh(&pair.refresh_token).await.unwrap_err().kind(),
+                ErrorKind::Unauthenticated
+            );
+        }
+        assert!(a.verify(third.access_token.expose_secret()).await.is_err());
     }
 
     #[tokio::test]

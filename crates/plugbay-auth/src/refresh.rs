@@ -14,12 +14,14 @@
 //! of a race finds nothing and cannot tell reuse from an unknown token; with
 //! the marker it knows the token was already used and revokes the family.
 //!
-//! Reuse of a rotated token outside the overlap window (default zero) is
-//! treated as theft: the family and its session are revoked, so the newest
-//! token stops working as well. Inside the window (set it to a few seconds
-//! for clients that retry a refresh whose response was lost) the reused
-//! token gets a new pair in the same family. It cannot get the *same*
-//! successor back: its plaintext was never stored.
+//! Reuse of a rotated token is treated as theft: the family and its
+//! session are revoked, so the newest token stops working as well. The one
+//! exception is a short overlap window ([`DEFAULT_REUSE_OVERLAP`], 10 s) for
+//! the *immediately previous* token, so a client that retries a refresh
+//! whose response was lost is not logged out: such a token gets a new pair
+//! in the same family (never the same successor: its plaintext was never
+//! stored). A token two or more rotations old, or presented after the
+//! window, always revokes the family.
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +37,10 @@ use crate::clock::{DynClock, SystemClock, from_unix_millis, unix_millis};
 use crate::crypto::{random_token, sha256_b64};
 use crate::session::SessionStore;
 use crate::types::Subject;
+
+/// Default overlap during which the immediately previous refresh token may
+/// be presented again (a lost response retried) without revoking the family.
+pub const DEFAULT_REUSE_OVERLAP: Duration = Duration::from_secs(10);
 
 /// Default refresh-token lifetime: 30 days.
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -71,6 +77,9 @@ struct TokenRecord {
 #[derive(Serialize, Deserialize)]
 struct RotatedMarker {
     rotated_at_ms: u64,
+    /// The hash of the token minted by this rotation, once known.
+    #[serde(default)]
+    successor: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -113,14 +122,14 @@ fn unauthenticated(reason: &'static str, message: &'static str) -> Error {
 
 impl RefreshTokenStore {
     /// Families in `kv`, tied to `sessions`; `auth:` prefix, 30-day tokens,
-    /// no overlap window.
+    /// a [`DEFAULT_REUSE_OVERLAP`] window for the immediately previous token.
     pub fn new(kv: DynKeyValue, sessions: SessionStore) -> RefreshTokenStore {
         RefreshTokenStore {
             kv,
             sessions,
             prefix: "auth:".to_owned(),
             ttl: DEFAULT_REFRESH_TTL,
-            overlap: Duration::ZERO,
+            overlap: DEFAULT_REUSE_OVERLAP,
             clock: Arc::new(SystemClock),
         }
     }
@@ -138,8 +147,9 @@ impl RefreshTokenStore {
         self
     }
 
-    /// Set the overlap window during which a just-rotated token may be
-    /// presented again without revoking its family.
+    /// Set the overlap window during which the immediately previous token
+    /// may be presented again without revoking its family (zero disables it:
+    /// then exactly one of several concurrent refreshes succeeds).
     pub fn overlap(mut self, overlap: Duration) -> RefreshTokenStore {
         self.overlap = overlap;
         self
@@ -261,6 +271,7 @@ impl RefreshTokenStore {
 
         let marker = RotatedMarker {
             rotated_at_ms: unix_millis(now),
+            successor: None,
         };
         let remaining = expires_at
             .duration_since(now)
@@ -285,6 +296,17 @@ impl RefreshTokenStore {
 
         let session_id = family.session_id.clone();
         let grant = self.mint(&record.family_id, family).await?;
+        if won && !self.overlap.is_zero() {
+            // Remember the successor, so the overlap applies only while this
+            // token is the immediately previous one.
+            let marker = RotatedMarker {
+                rotated_at_ms: marker.rotated_at_ms,
+                successor: Some(sha256_b64(grant.refresh_token.expose_secret().as_bytes())),
+            };
+            self.kv
+                .set(&self.key("rtu", &hash), to_bytes(&marker)?, Some(remaining))
+                .await?;
+        }
         // A revocation may have raced with this rotation: re-check so a
         // token minted into a revoked family is not handed out.
         if self.load_family(&record.family_id).await?.is_none() {
@@ -308,7 +330,15 @@ impl RefreshTokenStore {
         };
         let marker: RotatedMarker = from_bytes(&bytes, "refresh rotation marker")?;
         let rotated_at = from_unix_millis(marker.rotated_at_ms);
-        Ok(now.duration_since(rotated_at).unwrap_or(Duration::ZERO) <= self.overlap)
+        if now.duration_since(rotated_at).unwrap_or(Duration::ZERO) > self.overlap {
+            return Ok(false);
+        }
+        // Only the immediately previous token: once its successor was
+        // rotated in turn, presenting it is reuse.
+        match marker.successor {
+            None => Ok(true),
+            Some(successor) => Ok(self.kv.get(&self.key("rtu", &successor)).await?.is_none()),
+        }
     }
 
     async fn revoke_family(&self, family_id: &str, session_id: &str) -> Result<()> {

@@ -33,7 +33,7 @@ const REGISTERED: &[&str] = &[
 /// Longest subject id accepted at issue time, in bytes.
 const MAX_SUBJECT_LEN: usize = 255;
 
-pub(super) fn unauthenticated(reason: &'static str, message: &'static str) -> Error {
+pub(crate) fn unauthenticated(reason: &'static str, message: &'static str) -> Error {
     Error::new(ErrorKind::Unauthenticated, message)
         .with_provider("jwt")
         .with_operation("verify")
@@ -113,32 +113,52 @@ pub(super) fn access_claims(
     claims
 }
 
-/// Read a verified claim set into a [`Principal`], re-checking the time
-/// claims against our clock and refusing wrongly typed claims.
-///
-/// jsonwebtoken has already checked signature, `exp`, `nbf`, `iss` and
-/// `aud` against the system clock; this adds `iat`, exact `iss`/`sub` types
-/// and the injectable clock.
-pub(super) fn principal_from_claims(
+/// Read a verified claim set into a [`Principal`], checking issuer,
+/// audience and the time claims against our clock and refusing wrongly
+/// typed claims.
+pub(crate) fn principal_from_claims(
     claims: Map<String, Value>,
     config: &JwtConfig,
+    now: SystemTime,
+) -> Result<Principal> {
+    check_claims(claims, config, &|iss, _| iss == config.issuer, now)
+}
+
+fn missing_or_wrong(name: &'static str) -> Error {
+    let message = match name {
+        "exp" => "token claim `exp` is missing or has the wrong type",
+        "iss" => "token claim `iss` is missing or has the wrong type",
+        "aud" => "token claim `aud` is missing or has the wrong type",
+        _ => "token claim `sub` is missing or has the wrong type",
+    };
+    unauthenticated("missing_claim", message)
+}
+
+/// [`principal_from_claims`] with a custom issuer rule (several spellings,
+/// tenant templates): `issuer_ok(iss, claims)`.
+pub(crate) fn check_claims(
+    claims: Map<String, Value>,
+    config: &JwtConfig,
+    issuer_ok: &dyn Fn(&str, &Map<String, Value>) -> bool,
     now: SystemTime,
 ) -> Result<Principal> {
     let now = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let leeway = config.leeway.as_secs();
+    let leeway = config.leeway.min(super::MAX_LEEWAY).as_secs();
 
     let subject = string_claim(&claims, "sub")?
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| unauthenticated("missing_claim", "token is missing the `sub` claim"))?;
-    let issuer = string_claim(&claims, "iss")?
-        .ok_or_else(|| unauthenticated("missing_claim", "token is missing the `iss` claim"))?;
-    if issuer != config.issuer {
+        .ok_or_else(|| missing_or_wrong("sub"))?;
+    let issuer = string_claim(&claims, "iss")?.ok_or_else(|| missing_or_wrong("iss"))?;
+    if !issuer_ok(&issuer, &claims) {
         return Err(unauthenticated("issuer", "token issuer is not accepted"));
     }
     let audience = string_or_list(&claims, "aud")?;
+    if audience.is_empty() {
+        return Err(missing_or_wrong("aud"));
+    }
     if !audience.iter().any(|a| config.audience.contains(a)) {
         return Err(unauthenticated(
             "audience",
@@ -146,8 +166,7 @@ pub(super) fn principal_from_claims(
         ));
     }
 
-    let exp = time_claim(&claims, "exp")?
-        .ok_or_else(|| unauthenticated("missing_claim", "token is missing the `exp` claim"))?;
+    let exp = time_claim(&claims, "exp")?.ok_or_else(|| missing_or_wrong("exp"))?;
     if now >= exp.saturating_add(leeway) {
         return Err(unauthenticated("expired", "token expired"));
     }
@@ -200,14 +219,14 @@ pub(super) fn principal_from_claims(
 fn wrong_type(name: &str) -> Error {
     Error::new(
         ErrorKind::Unauthenticated,
-        format!("token claim `{name}` has the wrong type"),
+        format!("token claim `{name}` is missing or has the wrong type"),
     )
     .with_provider("jwt")
     .with_operation("verify")
     .with_context("reason", "claim_type")
 }
 
-fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+pub(crate) fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -215,7 +234,7 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String
     }
 }
 
-fn string_or_list(claims: &Map<String, Value>, name: &str) -> Result<Vec<String>> {
+pub(crate) fn string_or_list(claims: &Map<String, Value>, name: &str) -> Result<Vec<String>> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
@@ -233,7 +252,7 @@ fn string_or_list(claims: &Map<String, Value>, name: &str) -> Result<Vec<String>
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number, fractions
 /// truncated. Strings are refused, closing the claim-type bypass.
-fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>> {
+pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {

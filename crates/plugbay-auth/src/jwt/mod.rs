@@ -1,7 +1,8 @@
 //! Local JWT access tokens: [`JwtConfig`], [`JwtSigner`] and the hardened
 //! [`JwtVerifier`].
 
-mod claims;
+pub(crate) mod claims;
+pub(crate) mod core;
 mod sign;
 mod verify;
 

@@ -194,3 +194,5 @@ pub async fn run_all(issuer: &dyn TokenIssuer, verifier: &dyn TokenVerifier) {
     revoke_all(issuer, verifier).await;
     garbage_is_unauthenticated(issuer, verifier).await;
 }
+
+pub mod oauth;

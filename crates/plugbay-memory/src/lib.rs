@@ -3,7 +3,13 @@
 pub mod filter;
 pub mod in_memory;
 pub mod local;
+#[cfg(feature = "mem0")]
+pub mod mem0;
 pub mod memory;
+#[cfg(feature = "pinecone")]
+pub mod pinecone;
+#[cfg(feature = "qdrant")]
+pub mod qdrant;
 pub mod store;
 pub mod types;
 mod url;
@@ -12,8 +18,11 @@ mod url;
 pub mod conformance;
 
 pub use filter::Filter;
-pub use in_memory::InMemoryVectorStore;
-pub use local::{LocalMemory, LocalMemoryBuilder, ReconcilePolicy};
+pub use in_memory::{HnswOptions, InMemoryVectorStore, InMemoryVectorStoreBuilder, Quantization};
+pub use local::{
+    DynHistoryStore, HistoryStore, HybridSearch, InMemoryHistory, JsonlHistory, LocalMemory,
+    LocalMemoryBuilder, ReconcilePolicy,
+};
 pub use memory::{
     AddOptions, DynMemory, Memory, MemoryEvent, MemoryEventKind, MemoryExt, MemoryItem, Page,
     PageOf, Scope, ScoredMemory, SearchOptions,

@@ -48,6 +48,26 @@ pub trait VectorStore: Send + Sync + Debug {
     /// `q.filter` and score at least `q.min_score`, best first.
     async fn query(&self, collection: &str, q: VectorQuery) -> Result<Vec<ScoredRecord>>;
 
+    /// Answer several queries against one collection; result `i` is
+    /// what [`query`](Self::query) returns for `queries[i]`. Backends that
+    /// can share work across queries (one pass over the data, one round
+    /// trip) override this; the default asks one query at a time.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query), for the first query that fails; an
+    /// empty batch is `Ok(vec![])`.
+    async fn query_batch(
+        &self,
+        collection: &str,
+        queries: Vec<VectorQuery>,
+    ) -> Result<Vec<Vec<ScoredRecord>>> {
+        let mut results = Vec::with_capacity(queries.len());
+        for q in queries {
+            results.push(self.query(collection, q).await?);
+        }
+        Ok(results)
+    }
+
     /// The records with these ids, in the order asked; ids not stored are
     /// skipped (not an error). Cosine collections may return the vector
     /// unit-normalised.
@@ -109,6 +129,13 @@ macro_rules! forward_vector_store {
             }
             async fn query(&self, collection: &str, q: VectorQuery) -> Result<Vec<ScoredRecord>> {
                 (**self).query(collection, q).await
+            }
+            async fn query_batch(
+                &self,
+                collection: &str,
+                queries: Vec<VectorQuery>,
+            ) -> Result<Vec<Vec<ScoredRecord>>> {
+                (**self).query_batch(collection, queries).await
             }
             async fn get(&self, collection: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
                 (**self).get(collection, ids).await

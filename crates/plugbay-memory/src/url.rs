@@ -13,8 +13,8 @@ use crate::store::DynVectorStore;
 /// | URL | backend |
 /// | --- | --- |
 /// | `memory://` | [`InMemoryVectorStore`] |
-/// | `qdrant://host:6333`, `http(s)://host:6333` | Qdrant (feature `qdrant`, not yet available) |
-/// | `pinecone://index-host` | Pinecone (feature `pinecone`, not yet available) |
+/// | `qdrant://host:6333`, `qdrant+http://..`, `qdrant+https://..`, `http(s)://host:6333` | Qdrant (feature `qdrant`; key from `QDRANT_API_KEY`) |
+/// | `pinecone://index-name`, `pinecone://index-host` | Pinecone (feature `pinecone`; key from `PINECONE_API_KEY`) |
 ///
 /// ```
 /// let store = plugbay_memory::from_url("memory://").unwrap();
@@ -33,8 +33,8 @@ pub fn from_url(url: &str) -> Result<DynVectorStore> {
     };
     match scheme.to_ascii_lowercase().as_str() {
         "memory" => Ok(Arc::new(InMemoryVectorStore::new())),
-        "qdrant" | "http" | "https" => Err(not_built("qdrant")),
-        "pinecone" => Err(not_built("pinecone")),
+        "qdrant" | "qdrant+http" | "qdrant+https" | "http" | "https" => qdrant(url),
+        "pinecone" => pinecone(url),
         other => Err(Error::new(
             ErrorKind::Config,
             format!("unknown vector store scheme `{other}` (expected memory, qdrant, http(s) or pinecone)"),
@@ -43,6 +43,29 @@ pub fn from_url(url: &str) -> Result<DynVectorStore> {
     }
 }
 
+#[cfg(feature = "qdrant")]
+fn qdrant(url: &str) -> Result<DynVectorStore> {
+    let store = crate::qdrant::QdrantBuilder::from_url(url)?.build()?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "qdrant"))]
+fn qdrant(_url: &str) -> Result<DynVectorStore> {
+    Err(not_built("qdrant"))
+}
+
+#[cfg(feature = "pinecone")]
+fn pinecone(url: &str) -> Result<DynVectorStore> {
+    let store = crate::pinecone::PineconeBuilder::from_url(url)?.build()?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "pinecone"))]
+fn pinecone(_url: &str) -> Result<DynVectorStore> {
+    Err(not_built("pinecone"))
+}
+
+#[allow(dead_code)]
 fn not_built(feature: &'static str) -> Error {
     Error::unsupported(format!(
         "the `{feature}` vector store backend is not available in this build (feature `{feature}` of plugbay-memory)"
@@ -67,6 +90,29 @@ mod tests {
         assert_eq!(from_url("MEMORY://anything").unwrap().backend(), "memory");
     }
 
+    #[cfg(feature = "qdrant")]
+    #[test]
+    fn qdrant_schemes_build_the_qdrant_store() {
+        for url in [
+            "qdrant://localhost:6333",
+            "qdrant+https://q.example:6333",
+            "http://localhost:6333",
+        ] {
+            assert_eq!(from_url(url).unwrap().backend(), "qdrant", "{url}");
+        }
+        assert_eq!(kind("qdrant://h?bogus=1"), ErrorKind::Config);
+    }
+
+    #[cfg(feature = "pinecone")]
+    #[test]
+    fn pinecone_scheme_needs_a_key() {
+        // The key comes from PINECONE_API_KEY, which tests do not set.
+        if std::env::var("PINECONE_API_KEY").is_err() {
+            assert_eq!(kind("pinecone://memories"), ErrorKind::Config);
+        }
+    }
+
+    #[cfg(not(any(feature = "qdrant", feature = "pinecone")))]
     #[test]
     fn remote_schemes_name_their_future_feature() {
         for url in [

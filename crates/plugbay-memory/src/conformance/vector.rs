@@ -532,6 +532,64 @@ pub async fn scroll_pages_through_everything(store: &dyn VectorStore) {
     cleanup(store, &name).await;
 }
 
+/// `query_batch` answers each query as `query` does, in order, and an
+/// empty batch is empty; a bad query fails the batch with `InvalidInput`.
+pub async fn query_batch_matches_single_queries(store: &dyn VectorStore) {
+    let name = fresh(store, "batch", 3, Metric::Euclidean).await;
+    let records: Vec<VectorRecord> = (0..20)
+        .map(|i| {
+            let x = i as f32;
+            VectorRecord::new(format!("b{i:02}"), vec![x, (x * 0.7).sin(), 1.0])
+                .with_field("even", i % 2 == 0)
+        })
+        .collect();
+    store.upsert(&name, records).await.expect("upsert");
+    let mut queries = vec![
+        VectorQuery::new(vec![3.2, 0.0, 1.0], 3),
+        VectorQuery::new(vec![15.0, 1.0, 1.0], 5),
+        VectorQuery::new(vec![-1.0, 0.0, 0.0], 1),
+    ];
+    if store.capabilities().filters {
+        queries.push(VectorQuery::new(vec![7.0, 0.0, 1.0], 4).filter(Filter::eq("even", true)));
+    }
+    let batch = store
+        .query_batch(&name, queries.clone())
+        .await
+        .expect("query_batch");
+    assert_eq!(batch.len(), queries.len());
+    for (q, got) in queries.into_iter().zip(&batch) {
+        let want = store.query(&name, q).await.expect("query");
+        let ids = |hits: &[crate::types::ScoredRecord]| -> Vec<String> {
+            hits.iter().map(|h| h.id.clone()).collect()
+        };
+        assert_eq!(ids(got), ids(&want));
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g.score - w.score).abs() < 1e-4,
+                "{} vs {}",
+                g.score,
+                w.score
+            );
+        }
+    }
+    assert_eq!(ids_of(&batch[0]), ["b04", "b03", "b02"]);
+    let empty = store
+        .query_batch(&name, Vec::new())
+        .await
+        .expect("empty batch");
+    assert!(empty.is_empty());
+    let err = store
+        .query_batch(&name, vec![VectorQuery::new(vec![1.0, 2.0], 1)])
+        .await
+        .expect_err("wrong dimensions");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    cleanup(store, &name).await;
+}
+
+fn ids_of(hits: &[crate::types::ScoredRecord]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
 /// Run every vector-store scenario.
 pub async fn run_all(store: &dyn VectorStore) {
     ensure_is_idempotent(store).await;
@@ -546,4 +604,5 @@ pub async fn run_all(store: &dyn VectorStore) {
     batch_upsert_thousand(store).await;
     empty_query_result(store).await;
     scroll_pages_through_everything(store).await;
+    query_batch_matches_single_queries(store).await;
 }

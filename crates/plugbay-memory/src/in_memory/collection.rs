@@ -1,12 +1,14 @@
 //! One in-memory collection: flat row-major vectors and parallel columns.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
 
 use crate::filter::Filter;
 use crate::types::{Metadata, Metric, ScoredRecord, ScrollPage, VectorRecord};
 
-use super::kernels::{dot, squared_l2};
+use super::hnsw::Hnsw;
+use super::kernels::{dot, quantize_i8};
+use super::options::{CollectionOptions, Quantization};
 
 /// Vectors of one collection.
 ///
@@ -17,28 +19,40 @@ use super::kernels::{dot, squared_l2};
 /// Cosine collections store unit-normalised vectors, so a cosine query is a
 /// plain dot product against a normalised query.
 ///
-/// The scan ([`Collection::query`]) is the seam for later work: a parallel
-/// scan over row ranges, int8 quantised rows or an HNSW index can replace
-/// it without touching the storage layout or the trait impl.
+/// With [`Quantization::Int8`], `codes`/`scales` (and `norms` for
+/// Euclidean) are further parallel columns kept in step with `data`.
+/// The optional HNSW index covers the prefix of rows `0..index.len()`;
+/// rows appended later are scanned exactly until the index catches up,
+/// and any change to an indexed row drops the index (rebuilt lazily).
 #[derive(Debug)]
 pub(crate) struct Collection {
     pub(crate) dims: usize,
     pub(crate) metric: Metric,
-    data: Vec<f32>,
-    ids: Vec<String>,
-    metadata: Vec<Metadata>,
+    pub(crate) options: CollectionOptions,
+    pub(crate) data: Vec<f32>,
+    pub(crate) ids: Vec<String>,
+    pub(crate) metadata: Vec<Metadata>,
     rows: HashMap<String, usize>,
+    pub(crate) codes: Vec<i8>,
+    pub(crate) scales: Vec<f32>,
+    pub(crate) norms: Vec<f32>,
+    pub(crate) index: RwLock<Option<Hnsw>>,
 }
 
 impl Collection {
-    pub(crate) fn new(dims: usize, metric: Metric) -> Collection {
+    pub(crate) fn new(dims: usize, metric: Metric, options: CollectionOptions) -> Collection {
         Collection {
             dims,
             metric,
+            options,
             data: Vec::new(),
             ids: Vec::new(),
             metadata: Vec::new(),
             rows: HashMap::new(),
+            codes: Vec::new(),
+            scales: Vec::new(),
+            norms: Vec::new(),
+            index: RwLock::new(None),
         }
     }
 
@@ -46,8 +60,16 @@ impl Collection {
         self.ids.len()
     }
 
-    fn row(&self, r: usize) -> &[f32] {
+    pub(crate) fn quantized(&self) -> bool {
+        self.options.quantization == Quantization::Int8
+    }
+
+    pub(crate) fn row(&self, r: usize) -> &[f32] {
         &self.data[r * self.dims..(r + 1) * self.dims]
+    }
+
+    pub(crate) fn code_row(&self, r: usize) -> &[i8] {
+        &self.codes[r * self.dims..(r + 1) * self.dims]
     }
 
     /// Insert or overwrite records that the caller already validated (and
@@ -59,14 +81,67 @@ impl Collection {
                 Some(&r) => {
                     self.data[r * self.dims..(r + 1) * self.dims].copy_from_slice(&record.vector);
                     self.metadata[r] = record.metadata;
+                    self.encode_row(r);
+                    self.invalidate_index_from(r);
                 }
                 None => {
                     self.rows.insert(record.id.clone(), self.ids.len());
                     self.data.extend_from_slice(&record.vector);
                     self.ids.push(record.id);
                     self.metadata.push(record.metadata);
+                    self.encode_row(self.len() - 1);
                 }
             }
+        }
+    }
+
+    /// Bring the int8 columns of row `r` in step with its `f32` values
+    /// (appending when `r` is the newest row).
+    fn encode_row(&mut self, r: usize) {
+        if !self.quantized() {
+            return;
+        }
+        let dims = self.dims;
+        if self.scales.len() <= r {
+            self.codes.resize((r + 1) * dims, 0);
+            self.scales.resize(r + 1, 0.0);
+            self.norms.resize(r + 1, 0.0);
+        }
+        let vector = &self.data[r * dims..(r + 1) * dims];
+        self.scales[r] = quantize_i8(vector, &mut self.codes[r * dims..(r + 1) * dims]);
+        self.norms[r] = dot(vector, vector);
+    }
+
+    /// Switch to new options: codes are built or dropped when the
+    /// quantisation changes, and the index is dropped when its build
+    /// parameters change (search-time parameters apply at once).
+    pub(crate) fn set_options(&mut self, options: CollectionOptions) {
+        let graph_changed = match (&self.options.ann, &options.ann) {
+            (Some(old), Some(new)) => (old.m, old.ef_construction) != (new.m, new.ef_construction),
+            (None, None) => false,
+            _ => true,
+        };
+        if graph_changed {
+            *self.index.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        let requantize = self.options.quantization != options.quantization;
+        self.options = options;
+        if requantize {
+            self.codes = Vec::new();
+            self.scales = Vec::new();
+            self.norms = Vec::new();
+            for r in 0..self.len() {
+                self.encode_row(r);
+            }
+        }
+    }
+
+    /// The index no longer describes row `r` (and so the graph): drop it
+    /// if it covered that row.
+    fn invalidate_index_from(&mut self, r: usize) {
+        let index = self.index.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if index.as_ref().is_some_and(|h| r < h.len()) {
+            *index = None;
         }
     }
 
@@ -87,12 +162,23 @@ impl Collection {
 
     fn swap_remove(&mut self, r: usize) {
         let last = self.len() - 1;
+        self.invalidate_index_from(r);
+        let dims = self.dims;
         if r != last {
             self.data
-                .copy_within(last * self.dims..(last + 1) * self.dims, r * self.dims);
+                .copy_within(last * dims..(last + 1) * dims, r * dims);
+            if self.quantized() {
+                self.codes
+                    .copy_within(last * dims..(last + 1) * dims, r * dims);
+            }
             self.rows.insert(self.ids[last].clone(), r);
         }
-        self.data.truncate(last * self.dims);
+        self.data.truncate(last * dims);
+        if self.quantized() {
+            self.codes.truncate(last * dims);
+            self.scales.swap_remove(r);
+            self.norms.swap_remove(r);
+        }
         self.rows.remove(&self.ids[r]);
         self.ids.swap_remove(r);
         self.metadata.swap_remove(r);
@@ -123,7 +209,7 @@ impl Collection {
 
     pub(crate) fn clear(&mut self) -> u64 {
         let n = self.len() as u64;
-        *self = Collection::new(self.dims, self.metric);
+        *self = Collection::new(self.dims, self.metric, self.options.clone());
         n
     }
 
@@ -134,38 +220,17 @@ impl Collection {
         }
     }
 
-    /// Exact top-k: one pass over the rows, the filter checked before the
-    /// distance, a bounded heap holding the `top_k` best seen so far.
-    /// `query` must already be normalised for cosine collections.
-    pub(crate) fn query(
+    /// Turn ranked `(row, key)` pairs (best first) into results.
+    pub(crate) fn hits(
         &self,
-        query: &[f32],
-        top_k: usize,
-        filter: Option<&Filter>,
+        ranked: Vec<(usize, f32)>,
         min_score: Option<f32>,
         include_vectors: bool,
         include_metadata: bool,
     ) -> Vec<ScoredRecord> {
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(top_k.min(self.len()) + 1);
-        for r in 0..self.len() {
-            if filter.is_some_and(|f| !f.matches(&self.metadata[r])) {
-                continue;
-            }
-            let candidate = Candidate {
-                key: self.rank_key(query, self.row(r)),
-                row: r,
-            };
-            if heap.len() < top_k {
-                heap.push(candidate);
-            } else if let Some(mut worst) = heap.peek_mut()
-                && candidate < *worst
-            {
-                *worst = candidate;
-            }
-        }
-        heap.into_sorted_vec()
+        ranked
             .into_iter()
-            .map(|c| (c.row, self.score_from_key(c.key)))
+            .map(|(r, key)| (r, self.score_from_key(key)))
             .filter(|&(_, score)| min_score.is_none_or(|min| score >= min))
             .map(|(r, score)| {
                 let mut hit = ScoredRecord::new(self.ids[r].clone(), score);
@@ -180,14 +245,7 @@ impl Collection {
             .collect()
     }
 
-    /// A value ordered like the score but cheaper (no square root).
-    fn rank_key(&self, query: &[f32], row: &[f32]) -> f32 {
-        match self.metric {
-            Metric::Cosine | Metric::Dot => dot(query, row),
-            Metric::Euclidean => -squared_l2(query, row),
-        }
-    }
-
+    /// The reported score for a rank key (see [`rank_key`](super::scan::rank_key)).
     fn score_from_key(&self, key: f32) -> f32 {
         match self.metric {
             Metric::Cosine | Metric::Dot => key,
@@ -223,41 +281,34 @@ impl Collection {
     }
 }
 
-/// A heap entry ordered so that the *worst* candidate is the greatest: the
-/// max-heap's top is the one to evict, and `into_sorted_vec` yields best
-/// first. Ties go to the lower row so results are deterministic.
-#[derive(Debug, Clone, Copy)]
-struct Candidate {
-    key: f32,
-    row: usize,
-}
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Candidate) -> Ordering {
-        other
-            .key
-            .total_cmp(&self.key)
-            .then(self.row.cmp(&other.row))
-    }
-}
-
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Candidate) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Candidate) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Candidate {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::options::ScanConfig;
+    use super::super::scan::{self, ScanQuery};
+
+    fn query(
+        c: &Collection,
+        q: &[f32],
+        top_k: usize,
+        filter: Option<&Filter>,
+        min_score: Option<f32>,
+        include_vectors: bool,
+        include_metadata: bool,
+    ) -> Vec<ScoredRecord> {
+        let scan_cfg = ScanConfig {
+            threads: 1,
+            parallel_threshold: usize::MAX,
+        };
+        let sq = ScanQuery {
+            vector: q,
+            top_k,
+            filter,
+        };
+        let ranked = scan::exact(c, sq, &scan_cfg);
+        c.hits(ranked, min_score, include_vectors, include_metadata)
+    }
 
     fn rec(id: &str, v: &[f32], tag: i64) -> VectorRecord {
         VectorRecord::new(id, v.to_vec()).with_field("tag", tag)
@@ -269,7 +320,7 @@ mod tests {
 
     #[test]
     fn swap_remove_keeps_rows_consistent() {
-        let mut c = Collection::new(2, Metric::Dot);
+        let mut c = Collection::new(2, Metric::Dot, CollectionOptions::default());
         c.upsert(vec![
             rec("a", &[1.0, 0.0], 1),
             rec("b", &[2.0, 0.0], 2),
@@ -285,8 +336,35 @@ mod tests {
     }
 
     #[test]
+    fn int8_columns_follow_upserts_and_deletes() {
+        let options = CollectionOptions::new().quantization(Quantization::Int8);
+        let mut c = Collection::new(2, Metric::Euclidean, options);
+        c.upsert(vec![
+            rec("a", &[1.0, 0.0], 1),
+            rec("b", &[0.0, 2.0], 2),
+            rec("c", &[3.0, 3.0], 3),
+        ]);
+        c.upsert(vec![rec("b", &[0.0, -4.0], 2)]);
+        assert_eq!(c.delete_ids(&["a".into()]), 1);
+        assert_eq!((c.codes.len(), c.scales.len(), c.norms.len()), (4, 2, 2));
+        for r in 0..c.len() {
+            let row = c.row(r);
+            let decoded: Vec<f32> = c
+                .code_row(r)
+                .iter()
+                .map(|&q| f32::from(q) * c.scales[r])
+                .collect();
+            assert!(
+                row.iter().zip(&decoded).all(|(x, y)| (x - y).abs() < 0.05),
+                "{row:?} {decoded:?}"
+            );
+            assert_eq!(c.norms[r], row.iter().map(|x| x * x).sum::<f32>());
+        }
+    }
+
+    #[test]
     fn delete_where_removes_every_match() {
-        let mut c = Collection::new(1, Metric::Dot);
+        let mut c = Collection::new(1, Metric::Dot, CollectionOptions::default());
         c.upsert(
             (0..10)
                 .map(|i| rec(&i.to_string(), &[i as f32], i % 3))
@@ -303,30 +381,38 @@ mod tests {
 
     #[test]
     fn heap_keeps_the_best_k_in_order() {
-        let mut c = Collection::new(1, Metric::Dot);
+        let mut c = Collection::new(1, Metric::Dot, CollectionOptions::default());
         c.upsert(
             (0..50)
                 .map(|i| rec(&format!("r{i:02}"), &[i as f32], i % 2))
                 .collect(),
         );
-        let hits = c.query(&[1.0], 3, None, None, false, true);
+        let hits = query(&c, &[1.0], 3, None, None, false, true);
         assert_eq!(ids(&hits), ["r49", "r48", "r47"]);
-        let odd = c.query(&[1.0], 2, Some(&Filter::eq("tag", 1)), None, true, false);
+        let odd = query(
+            &c,
+            &[1.0],
+            2,
+            Some(&Filter::eq("tag", 1)),
+            None,
+            true,
+            false,
+        );
         assert_eq!(ids(&odd), ["r49", "r47"]);
         assert!(odd[0].metadata.is_empty());
         assert_eq!(odd[0].vector, Some(vec![49.0]));
-        let min = c.query(&[1.0], 10, None, Some(47.5), false, false);
+        let min = query(&c, &[1.0], 10, None, Some(47.5), false, false);
         assert_eq!(ids(&min), ["r49", "r48"]);
     }
 
     #[test]
     fn euclidean_scores_are_negative_distances() {
-        let mut c = Collection::new(2, Metric::Euclidean);
+        let mut c = Collection::new(2, Metric::Euclidean, CollectionOptions::default());
         c.upsert(vec![
             rec("near", &[1.0, 1.0], 0),
             rec("far", &[4.0, 5.0], 0),
         ]);
-        let hits = c.query(&[1.0, 1.0], 2, None, None, false, false);
+        let hits = query(&c, &[1.0, 1.0], 2, None, None, false, false);
         assert_eq!(ids(&hits), ["near", "far"]);
         assert_eq!(hits[0].score, 0.0);
         assert!((hits[1].score + 5.0).abs() < 1e-6);
@@ -334,7 +420,7 @@ mod tests {
 
     #[test]
     fn scroll_pages_in_id_order() {
-        let mut c = Collection::new(1, Metric::Dot);
+        let mut c = Collection::new(1, Metric::Dot, CollectionOptions::default());
         c.upsert(
             ["d", "a", "c", "b", "e"]
                 .iter()

@@ -1,14 +1,24 @@
 //! [`InMemoryVectorStore`]: exact search over vectors held in process memory.
 
+mod ann;
 mod collection;
+mod hnsw;
 mod kernels;
+mod options;
+mod persist;
+mod scan;
+mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use plugbay_core::{Error, Result};
+use rayon::prelude::*;
 
 use crate::filter::Filter;
 use crate::store::{VectorStore, validate_id, validate_vector};
@@ -18,17 +28,43 @@ use crate::types::{
 };
 
 use collection::Collection;
+use persist::Persistence;
+use scan::ScanQuery;
+
+pub use options::{
+    CollectionOptions, DEFAULT_PARALLEL_THRESHOLD, HnswOptions, InMemoryVectorStoreBuilder,
+    Quantization,
+};
 
 const BACKEND: &str = "memory";
 
+type Shared = Arc<RwLock<Collection>>;
+
 /// An always-available vector store that keeps everything in memory and
-/// searches exactly (a full scan with a bounded top-k heap).
+/// searches exactly by default.
 ///
-/// Each collection sits behind its own `RwLock`, so queries on one
-/// collection run concurrently and writes to different collections do not
-/// wait on each other. Cosine collections store vectors unit-normalised
-/// (as Qdrant does), so [`get`](VectorStore::get) returns the normalised
-/// vector. Nothing is persisted.
+/// - **Layout**: each collection keeps its vectors in one contiguous
+///   `f32` buffer; a query is one pass over it with a bounded top-k heap,
+///   the filter checked before the distance. Cosine collections store
+///   unit-normalised vectors (as Qdrant does), so
+///   [`get`](VectorStore::get) returns the normalised vector.
+/// - **Threads**: collections of at least
+///   [`parallel_threshold`](InMemoryVectorStoreBuilder::parallel_threshold)
+///   values are scanned in parts on rayon's pool, from a
+///   `tokio::task::spawn_blocking` thread so the async workers keep
+///   serving other tasks (`block_in_place` would panic on a
+///   current-thread runtime and would move the worker's other tasks
+///   away); smaller ones are scanned inline, where a thread hand-off
+///   would cost more than the scan.
+/// - **Batches**: [`query_batch`](VectorStore::query_batch) answers many
+///   queries in one pass over the data, tile by tile.
+/// - **int8**: with [`Quantization::Int8`] the scan reads int8 codes and
+///   rescores the best `top_k × rescore_oversample` exactly.
+/// - **ANN**: with [`CollectionOptions::ann`], collections past
+///   [`HnswOptions::min_rows`] are searched through an HNSW graph.
+/// - **Durability**: nothing is persisted unless a
+///   [snapshot](InMemoryVectorStoreBuilder::snapshot) is configured; see
+///   [`flush`](Self::flush) for what a crash can lose.
 ///
 /// ```
 /// use plugbay_memory::{CollectionSpec, InMemoryVectorStore, Metric, VectorQuery, VectorRecord, VectorStore};
@@ -48,32 +84,103 @@ const BACKEND: &str = "memory";
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-#[derive(Default)]
 pub struct InMemoryVectorStore {
-    collections: RwLock<HashMap<String, Arc<RwLock<Collection>>>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    collections: RwLock<HashMap<String, Shared>>,
+    config: InMemoryVectorStoreBuilder,
+    persistence: Option<Persistence>,
+}
+
+impl Default for InMemoryVectorStore {
+    fn default() -> InMemoryVectorStore {
+        InMemoryVectorStore::from_parts(InMemoryVectorStoreBuilder::default(), HashMap::new())
+    }
 }
 
 impl fmt::Debug for InMemoryVectorStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self
+            .inner
             .collections
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .len();
         f.debug_struct("InMemoryVectorStore")
             .field("collections", &n)
+            .field("scan_threads", &self.inner.config.scan.threads)
+            .field("snapshot", &self.inner.config.snapshot)
             .finish()
     }
 }
 
+impl InMemoryVectorStoreBuilder {
+    /// Build the store, loading the snapshot file when one is configured
+    /// and exists.
+    ///
+    /// # Errors
+    /// `Protocol` when the snapshot file is truncated, corrupt or of an
+    /// unknown version (the store refuses to start empty over it); I/O
+    /// errors reading it.
+    pub fn build(self) -> Result<InMemoryVectorStore> {
+        let mut collections = HashMap::new();
+        if let Some(path) = &self.snapshot {
+            for loaded in snapshot::load(path)?.unwrap_or_default() {
+                let mut c =
+                    Collection::new(loaded.dims, loaded.metric, self.options_for(&loaded.name));
+                c.upsert(loaded.records);
+                collections.insert(loaded.name, Arc::new(RwLock::new(c)));
+            }
+        }
+        Ok(InMemoryVectorStore::from_parts(self, collections))
+    }
+}
+
 impl InMemoryVectorStore {
-    /// An empty store.
+    /// An empty store with default options and no persistence.
     pub fn new() -> InMemoryVectorStore {
         InMemoryVectorStore::default()
     }
 
-    fn collection(&self, name: &str) -> Result<Arc<RwLock<Collection>>> {
-        self.collections
+    /// A builder for scan threads, quantisation, ANN and snapshots.
+    pub fn builder() -> InMemoryVectorStoreBuilder {
+        InMemoryVectorStoreBuilder::default()
+    }
+
+    /// A store persisted to the snapshot file at `path`, loaded now when
+    /// it exists.
+    ///
+    /// # Errors
+    /// As [`InMemoryVectorStoreBuilder::build`].
+    pub fn with_snapshot(path: impl AsRef<Path>) -> Result<InMemoryVectorStore> {
+        InMemoryVectorStore::builder()
+            .snapshot(path.as_ref())
+            .build()
+    }
+
+    fn from_parts(
+        config: InMemoryVectorStoreBuilder,
+        collections: HashMap<String, Shared>,
+    ) -> InMemoryVectorStore {
+        let persistence = config
+            .snapshot
+            .clone()
+            .map(|path| Persistence::new(path, config.snapshot_debounce));
+        InMemoryVectorStore {
+            inner: Arc::new(Inner {
+                collections: RwLock::new(collections),
+                config,
+                persistence,
+            }),
+        }
+    }
+
+    fn collection(&self, name: &str) -> Result<Shared> {
+        self.inner
+            .collections
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(name)
@@ -94,8 +201,179 @@ impl InMemoryVectorStore {
     fn write<T>(&self, name: &str, f: impl FnOnce(&mut Collection) -> Result<T>) -> Result<T> {
         let collection = self.collection(name)?;
         let mut guard = collection.write().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
+        let out = f(&mut guard);
+        drop(guard);
+        if out.is_ok() {
+            self.touched();
+        }
+        out
     }
+
+    /// Note a write for the snapshot (and schedule a debounced save).
+    fn touched(&self) {
+        if let Some(p) = &self.inner.persistence {
+            p.touched(&self.inner);
+        }
+    }
+
+    /// Run a scan inline when it is small, else on a blocking thread.
+    async fn run_scan<T: Send + 'static>(
+        &self,
+        values: usize,
+        op: &'static str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        if values < self.inner.config.scan.parallel_threshold
+            || tokio::runtime::Handle::try_current().is_err()
+        {
+            return Ok(work());
+        }
+        tokio::task::spawn_blocking(work).await.map_err(|e| {
+            Error::internal("a vector scan task failed")
+                .with_provider(BACKEND)
+                .with_operation(op)
+                .with_source(e)
+        })
+    }
+
+    /// Save the snapshot if anything changed since the last save.
+    ///
+    /// Durability: the snapshot file always holds a complete snapshot
+    /// (written to a temporary file, fsynced, renamed over the old one).
+    /// A crash loses every write made after the last completed save —
+    /// with [`snapshot_debounce`](InMemoryVectorStoreBuilder::snapshot_debounce)
+    /// at most about that delay plus one save's duration. Nothing is
+    /// saved on drop: call `flush` before shutting down. A store without
+    /// a snapshot path has nothing to flush and returns `Ok`.
+    ///
+    /// # Errors
+    /// I/O errors writing the file; the previous snapshot stays intact.
+    pub async fn flush(&self) -> Result<()> {
+        persist::save(&self.inner, true).await
+    }
+
+    /// Whether writes were made since the last completed snapshot save
+    /// (always `false` without a snapshot path).
+    pub fn unsaved_changes(&self) -> bool {
+        self.inner
+            .persistence
+            .as_ref()
+            .is_some_and(Persistence::is_dirty)
+    }
+
+    /// Save the snapshot now, changed or not.
+    ///
+    /// # Errors
+    /// `Config` when the store has no snapshot path; I/O errors writing
+    /// the file (the previous snapshot stays intact).
+    pub async fn snapshot(&self) -> Result<()> {
+        if self.inner.persistence.is_none() {
+            return Err(Error::config("this store has no snapshot path")
+                .with_provider(BACKEND)
+                .with_operation("snapshot"));
+        }
+        persist::save(&self.inner, false).await
+    }
+
+    /// Change the search options of an existing collection (for example
+    /// to tune [`HnswOptions::ef_search`] or switch int8 scanning on).
+    /// Switching quantisation re-encodes the collection; changing the
+    /// index's `m` or `ef_construction` drops the index, to be rebuilt.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown collection.
+    pub fn set_collection_options(
+        &self,
+        collection: &str,
+        options: CollectionOptions,
+    ) -> Result<()> {
+        let shared = self
+            .collection(collection)
+            .map_err(|e| with_op(e, "set_collection_options"))?;
+        shared
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_options(options);
+        Ok(())
+    }
+
+    /// Build (or bring up to date) the HNSW index of a collection now,
+    /// instead of on its first query past
+    /// [`HnswOptions::min_rows`]. Returns how many records the index
+    /// covers.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown collection; `Config` when the collection
+    /// has no ANN option.
+    pub async fn build_index(&self, collection: &str) -> Result<usize> {
+        let shared = self
+            .collection(collection)
+            .map_err(|e| with_op(e, "build_index"))?;
+        let scan = self.inner.config.scan;
+        let work = move || {
+            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
+            let Some(opts) = c.options.ann.clone() else {
+                return Err(Error::config("this collection has no ANN index option"));
+            };
+            ann::catch_up(&c, &opts, &scan, true);
+            Ok(ann::indexed_rows(&c))
+        };
+        self.run_scan(usize::MAX, "build_index", work)
+            .await?
+            .map_err(|e| with_op(e, "build_index"))
+    }
+}
+
+/// Top-k of one prepared query, by the collection's configured method.
+fn search_one(
+    c: &Collection,
+    q: &VectorQuery,
+    scan_cfg: &options::ScanConfig,
+) -> Vec<ScoredRecord> {
+    let sq = ScanQuery {
+        vector: &q.vector,
+        top_k: q.top_k,
+        filter: q.filter.as_ref(),
+    };
+    let ranked = if let Some(opts) = ann::applies(c) {
+        ann::search(c, opts, sq, scan_cfg)
+    } else if c.quantized() {
+        scan::int8(c, sq, scan_cfg)
+    } else {
+        scan::exact(c, sq, scan_cfg)
+    };
+    c.hits(ranked, q.min_score, q.include_vectors, q.include_metadata)
+}
+
+/// Top-k of many prepared queries: one tiled pass, or (with an index)
+/// the graph searched for each query in parallel.
+fn search_many(
+    c: &Collection,
+    queries: &[VectorQuery],
+    scan_cfg: &options::ScanConfig,
+) -> Vec<Vec<ScoredRecord>> {
+    if ann::applies(c).is_some() {
+        if scan_cfg.threads > 1 {
+            return queries
+                .par_iter()
+                .map(|q| search_one(c, q, scan_cfg))
+                .collect();
+        }
+        return queries.iter().map(|q| search_one(c, q, scan_cfg)).collect();
+    }
+    let sqs: Vec<ScanQuery<'_>> = queries
+        .iter()
+        .map(|q| ScanQuery {
+            vector: &q.vector,
+            top_k: q.top_k,
+            filter: q.filter.as_ref(),
+        })
+        .collect();
+    scan::batch(c, &sqs, scan_cfg)
+        .into_iter()
+        .zip(queries)
+        .map(|(ranked, q)| c.hits(ranked, q.min_score, q.include_vectors, q.include_metadata))
+        .collect()
 }
 
 fn with_op(err: Error, op: &'static str) -> Error {
@@ -104,6 +382,13 @@ fn with_op(err: Error, op: &'static str) -> Error {
 
 fn validate_filter(filter: Option<&Filter>) -> Result<()> {
     filter.map_or(Ok(()), Filter::validate)
+}
+
+fn validate_query(q: &VectorQuery) -> Result<()> {
+    if q.top_k == 0 {
+        return Err(Error::invalid_input("top_k must be at least 1"));
+    }
+    validate_filter(q.filter.as_ref())
 }
 
 /// Check a vector and, for cosine, normalise it in place.
@@ -124,36 +409,51 @@ impl VectorStore for InMemoryVectorStore {
     }
 
     fn capabilities(&self) -> VectorCapabilities {
-        VectorCapabilities::new().scroll(true)
+        VectorCapabilities::new()
+            .scroll(true)
+            .ann(self.inner.config.defaults.ann.is_some())
     }
 
     async fn ensure_collection(&self, spec: CollectionSpec) -> Result<()> {
         spec.validate()
             .map_err(|e| with_op(e, "ensure_collection"))?;
-        let mut all = self
-            .collections
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = all.get(&spec.name) {
-            let existing = existing.read().unwrap_or_else(PoisonError::into_inner);
-            if existing.dims != spec.dimensions || existing.metric != spec.metric {
-                return Err(with_op(
-                    Error::new(
-                        plugbay_core::ErrorKind::AlreadyExists,
-                        format!(
-                            "collection `{}` exists with {} dimensions and {:?}, asked for {} and {:?}",
-                            spec.name, existing.dims, existing.metric, spec.dimensions, spec.metric
+        {
+            let mut all = self
+                .inner
+                .collections
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(existing) = all.get(&spec.name) {
+                let existing = existing.read().unwrap_or_else(PoisonError::into_inner);
+                if existing.dims != spec.dimensions || existing.metric != spec.metric {
+                    return Err(with_op(
+                        Error::new(
+                            plugbay_core::ErrorKind::AlreadyExists,
+                            format!(
+                                "collection `{}` exists with {} dimensions and {:?}, asked for {} and {:?}",
+                                spec.name,
+                                existing.dims,
+                                existing.metric,
+                                spec.dimensions,
+                                spec.metric
+                            ),
                         ),
-                    ),
-                    "ensure_collection",
-                ));
+                        "ensure_collection",
+                    ));
+                }
+                return Ok(());
             }
-            return Ok(());
+            let options = self.inner.config.options_for(&spec.name);
+            all.insert(
+                spec.name.clone(),
+                Arc::new(RwLock::new(Collection::new(
+                    spec.dimensions,
+                    spec.metric,
+                    options,
+                ))),
+            );
         }
-        all.insert(
-            spec.name.clone(),
-            Arc::new(RwLock::new(Collection::new(spec.dimensions, spec.metric))),
-        );
+        self.touched();
         Ok(())
     }
 
@@ -182,25 +482,52 @@ impl VectorStore for InMemoryVectorStore {
     }
 
     async fn query(&self, collection: &str, mut q: VectorQuery) -> Result<Vec<ScoredRecord>> {
-        if q.top_k == 0 {
-            return Err(with_op(
-                Error::invalid_input("top_k must be at least 1"),
-                "query",
-            ));
-        }
-        validate_filter(q.filter.as_ref()).map_err(|e| with_op(e, "query"))?;
-        self.read(collection, |c| {
-            prepare_vector(&mut q.vector, c.dims, c.metric)?;
-            Ok(c.query(
-                &q.vector,
-                q.top_k,
-                q.filter.as_ref(),
-                q.min_score,
-                q.include_vectors,
-                q.include_metadata,
-            ))
+        validate_query(&q).map_err(|e| with_op(e, "query"))?;
+        let shared = self
+            .collection(collection)
+            .map_err(|e| with_op(e, "query"))?;
+        // A collection's dims and metric never change, so the query can be
+        // prepared before the scan takes its lock.
+        let (dims, metric, values) = {
+            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
+            (c.dims, c.metric, c.len() * c.dims)
+        };
+        prepare_vector(&mut q.vector, dims, metric).map_err(|e| with_op(e, "query"))?;
+        let scan = self.inner.config.scan;
+        self.run_scan(values, "query", move || {
+            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
+            search_one(&c, &q, &scan)
         })
-        .map_err(|e| with_op(e, "query"))
+        .await
+    }
+
+    async fn query_batch(
+        &self,
+        collection: &str,
+        mut queries: Vec<VectorQuery>,
+    ) -> Result<Vec<Vec<ScoredRecord>>> {
+        let shared = self
+            .collection(collection)
+            .map_err(|e| with_op(e, "query_batch"))?;
+        let (dims, metric, values) = {
+            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
+            (c.dims, c.metric, c.len() * c.dims)
+        };
+        for (i, q) in queries.iter_mut().enumerate() {
+            validate_query(q)
+                .and_then(|()| prepare_vector(&mut q.vector, dims, metric))
+                .map_err(|e| with_op(e, "query_batch").with_context("query", i.to_string()))?;
+        }
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scan = self.inner.config.scan;
+        let work = values.saturating_mul(queries.len());
+        self.run_scan(work, "query_batch", move || {
+            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
+            search_many(&c, &queries, &scan)
+        })
+        .await
     }
 
     async fn get(&self, collection: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
@@ -250,121 +577,20 @@ impl VectorStore for InMemoryVectorStore {
     async fn drop_collection(&self, collection: &str) -> Result<()> {
         validate_collection_name(collection).map_err(|e| with_op(e, "drop_collection"))?;
         let removed = self
+            .inner
             .collections
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(collection);
         match removed {
-            Some(_) => Ok(()),
+            Some(_) => {
+                self.touched();
+                Ok(())
+            }
             None => Err(with_op(
                 Error::not_found(format!("no collection named `{collection}`")),
                 "drop_collection",
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use plugbay_core::ErrorKind;
-
-    use super::*;
-    use crate::conformance::vector as conformance;
-
-    #[tokio::test]
-    async fn passes_the_vector_store_conformance_suite() {
-        let store = InMemoryVectorStore::new();
-        conformance::run_all(&store).await;
-    }
-
-    #[tokio::test]
-    async fn cosine_rejects_zero_vectors_and_stores_unit_vectors() {
-        let store = InMemoryVectorStore::new();
-        store
-            .ensure_collection(CollectionSpec::new("c", 2, Metric::Cosine))
-            .await
-            .unwrap();
-        let err = store
-            .upsert("c", vec![VectorRecord::new("z", vec![0.0, 0.0])])
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        store
-            .upsert("c", vec![VectorRecord::new("v", vec![3.0, 4.0])])
-            .await
-            .unwrap();
-        let got = store.get("c", &["v".into()]).await.unwrap();
-        assert!((got[0].vector[0] - 0.6).abs() < 1e-6);
-        let zero_query = store.query("c", VectorQuery::new(vec![0.0, 0.0], 1)).await;
-        assert_eq!(zero_query.unwrap_err().kind(), ErrorKind::InvalidInput);
-    }
-
-    #[tokio::test]
-    async fn a_bad_record_in_a_batch_writes_nothing() {
-        let store = InMemoryVectorStore::new();
-        store
-            .ensure_collection(CollectionSpec::new("c", 2, Metric::Dot))
-            .await
-            .unwrap();
-        let err = store
-            .upsert(
-                "c",
-                vec![
-                    VectorRecord::new("ok", vec![1.0, 1.0]),
-                    VectorRecord::new("bad", vec![f32::NAN, 1.0]),
-                ],
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        assert_eq!(store.count("c", None).await.unwrap(), 0);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_writers_and_readers_see_consistent_data() {
-        let store = Arc::new(InMemoryVectorStore::new());
-        store
-            .ensure_collection(CollectionSpec::new("c", 4, Metric::Euclidean))
-            .await
-            .unwrap();
-        let tasks: Vec<_> = (0..8)
-            .map(|t| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    for i in 0..50 {
-                        let v = vec![t as f32, i as f32, 1.0, 0.5];
-                        let id = format!("{t}-{i}");
-                        store
-                            .upsert("c", vec![VectorRecord::new(&id, v.clone())])
-                            .await
-                            .unwrap();
-                        let hits = store.query("c", VectorQuery::new(v, 1)).await.unwrap();
-                        assert_eq!(hits[0].id, id);
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        assert_eq!(store.count("c", None).await.unwrap(), 400);
-    }
-
-    #[tokio::test]
-    async fn drop_collection_forgets_it() {
-        let store = InMemoryVectorStore::new();
-        store
-            .ensure_collection(CollectionSpec::new("c", 2, Metric::Dot))
-            .await
-            .unwrap();
-        store.drop_collection("c").await.unwrap();
-        assert_eq!(
-            store.count("c", None).await.unwrap_err().kind(),
-            ErrorKind::NotFound
-        );
-        assert_eq!(
-            store.drop_collection("c").await.unwrap_err().kind(),
-            ErrorKind::NotFound
-        );
     }
 }

@@ -1,15 +1,19 @@
 //! [`LocalMemory`]: a Mem0-style memory engine over any chat model,
 //! embedding model and vector store.
 
+mod history;
+mod hybrid;
 mod prompt;
 mod reconcile;
 mod records;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_search;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use plugbay_core::{Error, ErrorKind, Result};
@@ -28,6 +32,8 @@ use crate::types::{
     validate_collection_name,
 };
 
+pub use history::{DynHistoryStore, HistoryStore, InMemoryHistory, JsonlHistory};
+pub use hybrid::HybridSearch;
 use reconcile::Action;
 
 const BACKEND: &str = "local";
@@ -60,9 +66,15 @@ pub enum ReconcilePolicy {
 ///
 /// Memories live in one vector-store collection (default `"memories"`,
 /// cosine), created on first use with the embedder's dimensions. The event
-/// history is kept in process memory for now (it is lost on restart;
-/// persisting it is a later step). Writes through one engine are
-/// serialised so that deduplication holds under concurrent `add`s.
+/// history goes to a [`HistoryStore`]: [`InMemoryHistory`] by default,
+/// or a [`JsonlHistory`] file so it survives restarts (pair it with a
+/// persistent vector store, an `InMemoryVectorStore` snapshot say). Writes
+/// through one engine are serialised so that deduplication holds under
+/// concurrent `add`s.
+///
+/// `search` is hybrid by default ([`HybridSearch`]): the vector score is
+/// blended with BM25 over the candidate texts, so an exact rare name is
+/// found even when the embedding model misses it.
 ///
 /// `list` needs a store that supports [`scroll`](crate::VectorStore::scroll)
 /// and returns memories ordered by id.
@@ -75,7 +87,8 @@ pub struct LocalMemory {
     max_shown: usize,
     dims: OnceCell<usize>,
     writes: tokio::sync::Mutex<()>,
-    history: Mutex<HashMap<String, Vec<MemoryEvent>>>,
+    history: DynHistoryStore,
+    hybrid: HybridSearch,
 }
 
 impl fmt::Debug for LocalMemory {
@@ -99,6 +112,8 @@ pub struct LocalMemoryBuilder {
     collection: Option<String>,
     policy: ReconcilePolicy,
     max_shown: Option<usize>,
+    history: Option<DynHistoryStore>,
+    hybrid: HybridSearch,
 }
 
 impl LocalMemoryBuilder {
@@ -138,6 +153,20 @@ impl LocalMemoryBuilder {
         self
     }
 
+    /// Where the event history goes (default [`InMemoryHistory`]).
+    pub fn history_store(mut self, history: DynHistoryStore) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// How search blends lexical and vector scores (default
+    /// [`HybridSearch::default`]; [`HybridSearch::off`] for purely
+    /// semantic search).
+    pub fn hybrid(mut self, hybrid: HybridSearch) -> Self {
+        self.hybrid = hybrid;
+        self
+    }
+
     /// Build the engine.
     ///
     /// # Errors
@@ -157,7 +186,10 @@ impl LocalMemoryBuilder {
             max_shown: self.max_shown.unwrap_or(10),
             dims: OnceCell::new(),
             writes: tokio::sync::Mutex::new(()),
-            history: Mutex::new(HashMap::new()),
+            history: self
+                .history
+                .unwrap_or_else(|| Arc::new(InMemoryHistory::new())),
+            hybrid: self.hybrid,
         })
     }
 }
@@ -184,17 +216,8 @@ impl LocalMemory {
         self.policy
     }
 
-    fn history_log(&self) -> MutexGuard<'_, HashMap<String, Vec<MemoryEvent>>> {
-        self.history.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn record_events(&self, events: &[MemoryEvent]) {
-        let mut log = self.history_log();
-        for event in events {
-            log.entry(event.memory_id.clone())
-                .or_default()
-                .push(event.clone());
-        }
+    async fn record_events(&self, events: &[MemoryEvent]) -> Result<()> {
+        self.history.append(events).await
     }
 
     /// Create the collection once, sized by the first vector seen.
@@ -224,7 +247,12 @@ impl LocalMemory {
         }
         match self.embedder.dimensions() {
             Some(dims) => self.ensure(dims).await.map(|()| true),
-            None => Ok(false),
+            // A restored store may hold the collection already.
+            None => match self.store.count(&self.collection, None).await {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e),
+            },
         }
     }
 
@@ -367,7 +395,7 @@ impl LocalMemory {
                 ));
             }
         }
-        self.record_events(&events);
+        self.record_events(&events).await?;
         Ok(events)
     }
 
@@ -458,30 +486,9 @@ impl Memory for LocalMemory {
             }
         };
         let filter = check().map_err(|e| op(e, "search"))?;
-        let run = async {
-            let vector = self
-                .embed(&[query.to_owned()])
-                .await?
-                .pop()
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Protocol,
-                        "the embedding model returned no vector",
-                    )
-                })?;
-            let mut q = VectorQuery::new(vector, opts.top_k).filter(filter);
-            if let Some(threshold) = opts.threshold {
-                q = q.min_score(threshold);
-            }
-            let hits = self.store.query(&self.collection, q).await?;
-            hits.into_iter()
-                .map(|hit| {
-                    records::from_record(hit.id, hit.metadata)
-                        .map(|item| ScoredMemory::new(item, hit.score))
-                })
-                .collect::<Result<Vec<_>>>()
-        };
-        run.await.map_err(|e| op(e, "search"))
+        self.ranked(query, filter, &opts)
+            .await
+            .map_err(|e| op(e, "search"))
     }
 
     async fn get(&self, id: &str) -> Result<MemoryItem> {
@@ -543,7 +550,8 @@ impl Memory for LocalMemory {
                 MemoryEventKind::Update,
                 Some(old.text),
                 Some(item.text.clone()),
-            )]);
+            )])
+            .await?;
             Ok(item)
         };
         run.await.map_err(|e| op(e, "update"))
@@ -561,19 +569,25 @@ impl Memory for LocalMemory {
                 MemoryEventKind::Delete,
                 Some(old.text),
                 None,
-            )]);
+            )])
+            .await?;
             Ok(())
         };
         run.await.map_err(|e| op(e, "delete"))
     }
 
     async fn history(&self, id: &str) -> Result<Vec<MemoryEvent>> {
-        match self.history_log().get(id) {
-            Some(events) if !events.is_empty() => Ok(events.clone()),
-            _ => Err(op(
+        let events = self
+            .history
+            .events(id)
+            .await
+            .map_err(|e| op(e, "history"))?;
+        if events.is_empty() {
+            return Err(op(
                 Error::not_found(format!("no history for memory `{id}`")),
                 "history",
-            )),
+            ));
         }
+        Ok(events)
     }
 }

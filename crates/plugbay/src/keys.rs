@@ -4,26 +4,95 @@
 //! nothing is set, the embedded default is used. Secret settings may hold a
 //! secret reference (`env://`, `file://`, `aws-sm://`, `azure-kv://`).
 //!
+//! The constants below are the settings the facade itself reads. Each
+//! backend also reads its own companions, listed with the setting that
+//! selects it (they are read from the same [`Settings`], so they may be
+//! secret references too, except where noted).
+//!
 //! [`ProvidersBuilder::from_settings`]: crate::ProvidersBuilder::from_settings
+//! [`Settings`]: plugbay_core::Settings
 
 /// Folder for everything the embedded defaults keep on disk (default
 /// `./data`); object storage defaults to `file://<data dir>/files`.
 pub const DATA_DIR: &str = "PLUGBAY_DATA_DIR";
-/// Object storage URL: `file:///abs`, `fs://rel`, `memory://` (later
-/// `s3://`, `gs://`, `cloudinary://`).
+/// Object storage URL:
+///
+/// - `file:///abs`, `fs://rel`, `memory://` (always built; `fs` is a
+///   default feature);
+/// - `s3://bucket?region=..&endpoint=..&path_style=true` (feature `s3`),
+///   reading `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+///   `AWS_SESSION_TOKEN`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
+///   `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`,
+///   `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` (+
+///   `AWS_ROLE_SESSION_NAME`), `AWS_EC2_METADATA_SERVICE_ENDPOINT`;
+/// - `gs://bucket`, `firebase://project` (feature `gcs`), reading
+///   `GOOGLE_APPLICATION_CREDENTIALS` (a key file) or
+///   `GOOGLE_SERVICE_ACCOUNT_JSON` (the key inline), and
+///   `STORAGE_EMULATOR_HOST` / `FIREBASE_STORAGE_EMULATOR_HOST`;
+/// - `cloudinary://key:secret@cloud?resource_type=..` (feature
+///   `cloudinary`).
+///
+/// May be a secret reference (`env://CLOUDINARY_URL` reuses the seed's
+/// variable without copying the secret).
 pub const STORAGE_URL: &str = "PLUGBAY_STORAGE_URL";
-/// Vector store URL: `memory://` (later `qdrant://`, `pinecone://`).
+/// Vector store URL:
+///
+/// - `memory://` (default), or `memory://?snapshot=vectors.snap` to save
+///   the vectors to that file (relative to [`DATA_DIR`]) and load them at
+///   start;
+/// - `qdrant://host:6333`, `qdrant+https://host`, `http(s)://host:6333`
+///   (feature `qdrant`), reading `QDRANT_API_KEY`;
+/// - `pinecone://index-name` or `pinecone://index-host` (feature
+///   `pinecone`), reading `PINECONE_API_KEY` (required),
+///   `PINECONE_API_VERSION`, `PINECONE_CONTROLLER_HOST`.
 pub const VECTOR_URL: &str = "PLUGBAY_VECTOR_URL";
-/// Key-value store URL for cache, sessions, refresh tokens, rate limits and
-/// webhook dedupe: `memory://` (later `redis://`). Wins over [`REDIS_URL`].
+/// Conversation memory backend by name: `local` (the in-process engine
+/// over the LLM, embeddings and vectors) or `mem0` (feature `mem0`).
+/// Unset: `mem0` when [`MEM0_API_KEY`] is set and the feature is built,
+/// else `local`.
+pub const MEMORY: &str = "PLUGBAY_MEMORY";
+/// Mem0 platform key; with `MEM0_BASE_URL`, `MEM0_ORG_ID`,
+/// `MEM0_PROJECT_ID`. Selects Mem0 when [`MEMORY`] is unset.
+pub const MEM0_API_KEY: &str = "MEM0_API_KEY";
+/// Key-value store URL for cache, sessions, refresh tokens, rate limits,
+/// embeddings cache and webhook dedupe: `memory://?max_entries=N` or
+/// `redis://[:password@]host:6379/0?prefix=app:` / `rediss://` (feature
+/// `redis`, which also makes the rate limiter shared). Redis also reads
+/// `REDIS_KEY_PREFIX`, `REDIS_CONNECT_TIMEOUT`, `REDIS_RESPONSE_TIMEOUT`.
+/// Wins over [`REDIS_URL`]; may be a secret reference.
 pub const CACHE_URL: &str = "PLUGBAY_CACHE_URL";
 /// The seed's Redis URL, read when [`CACHE_URL`] is unset.
 pub const REDIS_URL: &str = "REDIS_URL";
-/// Chat model backend by name: `mock` (later `openai`, `huggingface`).
+/// Chat model backend: `mock`, `openai` (feature `openai`), `huggingface`
+/// or `hf` (feature `huggingface`), or an OpenAI URL form
+/// (`openai+http://host:port/v1?model=..` for a compatible server,
+/// `openai://?model=..`, `azure-openai://NAME.openai.azure.com?deployment=..`).
+/// Unset: OpenAI when [`OPENAI_API_KEY`] is set, Hugging Face when
+/// [`HF_TOKEN`] is, the mock otherwise.
 pub const LLM: &str = "PLUGBAY_LLM";
-/// OpenAI key; noted (not used yet) until the OpenAI backend lands.
+/// The key sent to an OpenAI-compatible server named by an
+/// `openai+http(s)://` URL in [`LLM`] or [`EMBEDDINGS`] (the OpenAI key is
+/// never sent to another host).
+pub const LLM_API_KEY: &str = "PLUGBAY_LLM_API_KEY";
+/// Embedding model backend: `local` (feature hashing, default), `openai`,
+/// `huggingface` / `hf`, or an OpenAI URL form as for [`LLM`]. Remote
+/// embeddings are cached in the key-value store. Never follows a key on its
+/// own: changing the embedder makes stored vectors unsearchable, so a
+/// persisted memory collection of another size stops start-up with a
+/// `Config` error.
+pub const EMBEDDINGS: &str = "PLUGBAY_EMBEDDINGS";
+/// OpenAI key (selects OpenAI when [`LLM`] is unset). The OpenAI backend
+/// also reads `OPENAI_BASE_URL`, `OPENAI_ORG_ID` / `OPENAI_ORGANIZATION`,
+/// `OPENAI_PROJECT_ID` / `OPENAI_PROJECT`, `OPENAI_MODEL`,
+/// `OPENAI_EMBEDDING_MODEL`, `OPENAI_EMBEDDING_DIMENSIONS`,
+/// `OPENAI_TIMEOUT`, `OPENAI_MAX_RETRIES`, and for Azure
+/// `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`,
+/// `AZURE_OPENAI_DEPLOYMENT`, `AZURE_OPENAI_EMBEDDING_DEPLOYMENT`.
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
-/// Hugging Face token; noted (not used yet) until that backend lands.
+/// Hugging Face token (selects Hugging Face when [`LLM`] is unset and
+/// [`OPENAI_API_KEY`] is not set). The backend also reads `HF_BASE_URL`,
+/// `HF_MODEL`, `HF_EMBEDDING_MODEL`, `TEI_URL` (self-hosted embeddings) and
+/// `TGI_URL` (self-hosted chat).
 pub const HF_TOKEN: &str = "HF_TOKEN";
 /// HS256 secret (at least 32 bytes) for the local JWT issuer; without it a
 /// random development secret is generated (tokens die with the process).
@@ -54,9 +123,13 @@ pub const ALL: &[&str] = &[
     DATA_DIR,
     STORAGE_URL,
     VECTOR_URL,
+    MEMORY,
+    MEM0_API_KEY,
     CACHE_URL,
     REDIS_URL,
     LLM,
+    LLM_API_KEY,
+    EMBEDDINGS,
     OPENAI_API_KEY,
     HF_TOKEN,
     JWT_SECRET,

@@ -1,10 +1,16 @@
 //! [`Providers`]: one backend per concern, built from settings by
 //! [`ProvidersBuilder`].
 
+mod assembly;
+mod backends;
+mod llm;
 mod probe;
 mod select;
+mod stores;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_backends;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,12 +22,17 @@ use plugbay_cache::{DynKeyValue, DynRateLimiter};
 use plugbay_core::{Result, SecretResolver, Settings};
 use plugbay_data::DynDocumentStore;
 use plugbay_llm::{DynChatModel, DynEmbeddingModel};
-use plugbay_memory::{DynMemory, DynVectorStore};
+use plugbay_memory::{DynMemory, DynVectorStore, InMemoryVectorStore};
 use plugbay_storage::DynObjectStore;
 use plugbay_telemetry::{DynAnalytics, DynErrorReporter, DynMetrics};
 use plugbay_webhooks::{DynNotifier, DynWebhookVerifier, ReplayGuard, VerifiedWebhooks};
 
 use crate::report::{Concern, ConcernReport, ConcernStatus};
+
+#[cfg(any(feature = "openai", feature = "mem0"))]
+pub(crate) use assembly::refused_key;
+use assembly::{Assembly, overridden};
+pub(crate) use assembly::{Probe, Selected};
 
 /// A whole provider set: one backend per integration concern.
 ///
@@ -61,6 +72,8 @@ pub struct Providers {
     secrets: Arc<SecretResolver>,
     settings: Settings,
     reports: Arc<Vec<ConcernReport>>,
+    probes: Arc<BTreeMap<Concern, Probe>>,
+    vector_snapshot: Option<Arc<InMemoryVectorStore>>,
 }
 
 impl fmt::Debug for Providers {
@@ -216,17 +229,27 @@ impl Providers {
         probe::readiness(self, Duration::from_secs(2)).await
     }
 
-    /// Flush buffered telemetry, waiting at most `timeout` per pipe.
+    /// Flush buffered telemetry, waiting at most `timeout` per pipe, and
+    /// save the vector snapshot when the vectors persist to one
+    /// (`memory://?snapshot=..`).
     ///
     /// # Errors
-    /// The first flush failure (`Timeout` when a pipe did not drain).
+    /// The first flush failure (`Timeout` when a pipe did not drain, I/O
+    /// errors writing the snapshot).
     pub async fn flush(&self, timeout: Duration) -> Result<()> {
-        let (errors, analytics, metrics) = futures::join!(
+        let snapshot = async {
+            match &self.vector_snapshot {
+                Some(store) => store.flush().await,
+                None => Ok(()),
+            }
+        };
+        let (errors, analytics, metrics, snapshot) = futures::join!(
             self.errors.flush(timeout),
             self.analytics.flush(timeout),
-            self.metrics.flush(timeout)
+            self.metrics.flush(timeout),
+            snapshot
         );
-        errors.and(analytics).and(metrics)
+        errors.and(analytics).and(metrics).and(snapshot)
     }
 }
 
@@ -367,61 +390,74 @@ impl ProvidersBuilder {
     pub async fn build(self) -> Result<Providers> {
         let resolver = Arc::new(plugbay_secrets::default_resolver(&self.settings));
         let settings = self.settings.clone().with_secret_resolver(resolver.clone());
-        let mut reports = Vec::with_capacity(Concern::ALL.len());
+        let mut set = Assembly::default();
 
-        let storage = pick(
-            self.storage,
-            Concern::Storage,
-            &mut reports,
-            |s| s.backend().into(),
-            || select::storage(&settings),
-        )?;
-        let vectors = pick(
-            self.vectors,
-            Concern::Vectors,
-            &mut reports,
-            |s| s.backend().into(),
-            || select::vectors(&settings),
-        )?;
-        let chat = pick(
-            self.chat,
-            Concern::Llm,
-            &mut reports,
-            |m| m.provider().into(),
-            || select::chat(&settings),
-        )?;
-        let embedder = pick(
-            self.embedder,
-            Concern::Embeddings,
-            &mut reports,
-            |m| m.provider().into(),
-            || Ok(select::embedder()),
-        )?;
-        let memory = pick(
-            self.memory,
-            Concern::Memory,
-            &mut reports,
-            |m| m.backend().into(),
-            || select::memory(&chat, &embedder, &vectors),
-        )?;
-        let kv = pick(
-            self.kv,
-            Concern::Cache,
-            &mut reports,
-            |k| k.backend().into(),
-            || select::key_value(&settings),
-        )?;
+        let storage = set
+            .pick(
+                self.storage,
+                Concern::Storage,
+                |s| s.backend().into(),
+                stores::storage(&settings),
+            )
+            .await?;
+        let mut vector_snapshot = None;
+        let vectors = match self.vectors {
+            Some(given) => set.given(Concern::Vectors, given, |s| s.backend().into()),
+            None => {
+                let (selected, snapshot) = stores::vectors(&settings).await?;
+                vector_snapshot = snapshot;
+                set.push(Concern::Vectors, selected)
+            }
+        };
+        let mut shared_limiter = None;
+        let kv = match self.kv {
+            Some(given) => set.given(Concern::Cache, given, |k| k.backend().into()),
+            None => {
+                let (selected, limiter) = stores::key_value(&settings).await?;
+                shared_limiter = limiter;
+                set.push(Concern::Cache, selected)
+            }
+        };
         let kv_backend = kv.backend();
-        let rate_limiter = pick(
-            self.rate_limiter,
-            Concern::RateLimit,
-            &mut reports,
-            |r| r.backend().into(),
-            || Ok(select::rate_limiter(kv_backend)),
-        )?;
+        let rate_limiter = set
+            .pick(
+                self.rate_limiter,
+                Concern::RateLimit,
+                |r| r.backend().into(),
+                async { Ok(select::rate_limiter(kv_backend, shared_limiter).into()) },
+            )
+            .await?;
+        let chat = set
+            .pick(
+                self.chat,
+                Concern::Llm,
+                |m| m.provider().into(),
+                llm::chat(&settings),
+            )
+            .await?;
+        let embedder = set
+            .pick(
+                self.embedder,
+                Concern::Embeddings,
+                |m| m.provider().into(),
+                llm::embedder(&settings, &kv),
+            )
+            .await?;
+        let memory_is_local = self.memory.is_none();
+        let memory = set
+            .pick(
+                self.memory,
+                Concern::Memory,
+                |m| m.backend().into(),
+                stores::memory(&settings, &chat, &embedder, &vectors),
+            )
+            .await?;
+        if memory_is_local && memory.backend() == "local" {
+            stores::check_memory_dimensions(&embedder, &vectors).await?;
+        }
         let (token_issuer, token_verifier) = match self.auth {
             Some((issuer, verifier)) => {
-                reports.push(overridden(
+                set.reports.push(overridden(
                     Concern::Auth,
                     if issuer.is_some() {
                         "custom issuer"
@@ -433,36 +469,40 @@ impl ProvidersBuilder {
             }
             None => {
                 let local = select::auth(&settings, &kv).await?;
-                reports.push(local.report);
+                set.reports.push(local.report);
                 (Some(local.issuer), local.verifier)
             }
         };
-        let documents = pick(
-            self.documents,
-            Concern::Documents,
-            &mut reports,
-            |d| d.backend().into(),
-            || select::documents(&settings),
-        )?;
+        let documents = set
+            .pick(
+                self.documents,
+                Concern::Documents,
+                |d| d.backend().into(),
+                async { select::documents(&settings).map(Selected::from) },
+            )
+            .await?;
         let (telemetry, report) = select::telemetry(&settings)?;
-        reports.push(report);
-        let notifier = pick(
-            self.notifier,
-            Concern::Notifier,
-            &mut reports,
-            |n| n.backend().into(),
-            || select::notifier(&settings),
-        )?;
+        set.reports.push(report);
+        let notifier = set
+            .pick(
+                self.notifier,
+                Concern::Notifier,
+                |n| n.backend().into(),
+                async { select::notifier(&settings).map(Selected::from) },
+            )
+            .await?;
         let webhooks = if self.webhooks.is_empty() {
             let (verifiers, report) = select::webhooks(&settings).await?;
-            reports.push(report);
+            set.reports.push(report);
             verifiers
         } else {
-            reports.push(select::webhooks_report(&self.webhooks, true));
+            set.reports
+                .push(select::webhooks_report(&self.webhooks, true));
             self.webhooks
         };
-        reports.push(select::secrets(&resolver));
-        reports.sort_by_key(|r| r.concern);
+        set.reports.push(select::secrets(&resolver));
+        set.reports.sort_by_key(|r| r.concern);
+        let Assembly { reports, probes } = set;
 
         let providers = Providers {
             storage,
@@ -483,6 +523,8 @@ impl ProvidersBuilder {
             secrets: resolver,
             settings,
             reports: Arc::new(reports),
+            probes: Arc::new(probes),
+            vector_snapshot,
         };
         for report in providers.reports.iter() {
             tracing::info!(
@@ -494,31 +536,5 @@ impl ProvidersBuilder {
             );
         }
         Ok(providers)
-    }
-}
-
-fn overridden(concern: Concern, backend: impl Into<String>) -> ConcernReport {
-    ConcernReport::new(concern, backend, false).with_note("set in code")
-}
-
-/// The override if there is one (reported as "set in code"), else what the
-/// settings select.
-fn pick<T>(
-    given: Option<T>,
-    concern: Concern,
-    reports: &mut Vec<ConcernReport>,
-    name: impl FnOnce(&T) -> String,
-    select: impl FnOnce() -> Result<(T, ConcernReport)>,
-) -> Result<T> {
-    match given {
-        Some(value) => {
-            reports.push(overridden(concern, name(&value)));
-            Ok(value)
-        }
-        None => {
-            let (value, report) = select()?;
-            reports.push(report);
-            Ok(value)
-        }
     }
 }

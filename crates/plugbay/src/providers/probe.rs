@@ -52,6 +52,9 @@ where
 }
 
 fn probe(p: &Providers, concern: Concern) -> BoxFuture<'_, Result<()>> {
+    if let Some(custom) = p.probes.get(&concern) {
+        return custom();
+    }
     match concern {
         Concern::Storage => boxed(async move {
             p.storage
@@ -66,7 +69,8 @@ fn probe(p: &Providers, concern: Concern) -> BoxFuture<'_, Result<()>> {
                 .await
                 .map(drop)
         }),
-        // Only local models are called: a probe must not spend tokens.
+        // Only local models are called: a probe must not spend tokens (remote
+        // models bring their own probe, a free `GET /models`).
         Concern::Llm if p.llm_is_mock() => boxed(async move {
             p.chat
                 .chat(ChatRequest::from_prompt("ping").max_tokens(1))

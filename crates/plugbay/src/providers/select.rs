@@ -4,8 +4,9 @@
 //! saying where it came from. An explicit setting is honoured or fails
 //! (a `Config` error for a malformed value, `Unsupported` for a backend this
 //! build lacks), always naming the setting: silently falling back would
-//! hide a misconfiguration. The exceptions are the LLM keys, which the
-//! issue asks to accept with a warning until their backends land.
+//! hide a misconfiguration. The storage, vector, memory, cache and model
+//! choices live in `stores` and `llm`; this module holds the rest and the
+//! shared helpers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +16,6 @@ use plugbay_auth::{DynTokenIssuer, DynTokenVerifier, JwtConfig, JwtKey, LocalJwt
 use plugbay_cache::{DynKeyValue, DynRateLimiter, InMemoryRateLimiter};
 use plugbay_core::{Error, ErrorKind, Result, SecretString, Settings};
 use plugbay_data::DynDocumentStore;
-use plugbay_llm::{DynChatModel, DynEmbeddingModel, HashingEmbedder, MockChatModel};
-use plugbay_memory::{DynVectorStore, LocalMemory};
-use plugbay_storage::DynObjectStore;
 use plugbay_telemetry::{
     DynAnalytics, DynErrorReporter, DynMetrics, TracingAnalytics, TracingErrorReporter,
     TracingMetrics,
@@ -38,7 +36,7 @@ pub(crate) fn named(err: Error, key: &'static str) -> Error {
     err.with_context("setting", key)
 }
 
-fn from_setting(key: &str) -> String {
+pub(crate) fn from_setting(key: &str) -> String {
     format!("from {key}")
 }
 
@@ -63,154 +61,28 @@ pub(crate) fn data_dir(settings: &Settings) -> Result<PathBuf> {
     Ok(cwd.join(raw))
 }
 
-pub(crate) fn storage(settings: &Settings) -> Result<(DynObjectStore, ConcernReport)> {
-    if let Some(url) = settings.get(keys::STORAGE_URL) {
-        let store =
-            plugbay_storage::from_url(url.trim()).map_err(|e| named(e, keys::STORAGE_URL))?;
-        let report = ConcernReport::new(Concern::Storage, store.backend(), false)
-            .with_note(from_setting(keys::STORAGE_URL));
-        return Ok((store, report));
+/// The rate limiter: the one sharing the key-value store's connection when
+/// that store is shared between instances (Redis), else in process.
+pub(crate) fn rate_limiter(
+    kv_backend: &str,
+    shared: Option<DynRateLimiter>,
+) -> (DynRateLimiter, ConcernReport) {
+    if let Some(limiter) = shared {
+        let report = ConcernReport::new(Concern::RateLimit, limiter.backend(), false).with_note(
+            format!("GCRA in {kv_backend}, shared by every server instance"),
+        );
+        return (limiter, report);
     }
-    let dir = data_dir(settings)?.join("files");
-    let url = url::Url::from_directory_path(&dir).map_err(|()| {
-        named(
-            Error::config(format!(
-                "the data folder {} is not a usable path",
-                dir.display()
-            )),
-            keys::DATA_DIR,
-        )
-    })?;
-    let store = plugbay_storage::from_url(url.as_str()).map_err(|e| named(e, keys::DATA_DIR))?;
-    let report = ConcernReport::new(Concern::Storage, store.backend(), true)
-        .with_note(format!("{url} (under {})", keys::DATA_DIR));
-    Ok((store, report))
-}
-
-pub(crate) fn vectors(settings: &Settings) -> Result<(DynVectorStore, ConcernReport)> {
-    let (url, is_default) = match settings.get(keys::VECTOR_URL) {
-        Some(url) => (url.trim(), false),
-        None => ("memory://", true),
-    };
-    let store = plugbay_memory::from_url(url).map_err(|e| named(e, keys::VECTOR_URL))?;
-    let mut report = ConcernReport::new(Concern::Vectors, store.backend(), is_default);
-    report = if is_default {
-        report.with_note("in process: vectors are lost on restart")
-    } else {
-        report.with_note(from_setting(keys::VECTOR_URL))
-    };
-    Ok((store, report))
-}
-
-/// The key-value URL and the setting it came from (`None`: the default).
-fn cache_url(settings: &Settings) -> (&str, Option<&'static str>) {
-    if let Some(url) = settings.get(keys::CACHE_URL) {
-        return (url.trim(), Some(keys::CACHE_URL));
-    }
-    if let Some(url) = settings.get(keys::REDIS_URL) {
-        return (url.trim(), Some(keys::REDIS_URL));
-    }
-    ("memory://", None)
-}
-
-pub(crate) fn key_value(settings: &Settings) -> Result<(DynKeyValue, ConcernReport)> {
-    let (url, source) = cache_url(settings);
-    let kv = plugbay_cache::from_url(url).map_err(|e| match source {
-        Some(key) => named(e, key),
-        None => e,
-    })?;
-    let report = match source {
-        Some(key) => {
-            ConcernReport::new(Concern::Cache, kv.backend(), false).with_note(from_setting(key))
-        }
-        None => ConcernReport::new(Concern::Cache, kv.backend(), true).with_note(
-            "in process: sessions, refresh tokens and webhook dedupe are lost on restart",
-        ),
-    };
-    Ok((kv, report))
-}
-
-pub(crate) fn rate_limiter(kv_backend: &str) -> (DynRateLimiter, ConcernReport) {
-    // Only the in-process limiter exists today; a shared (Redis) store will
-    // bring a shared limiter with it.
     let note = if kv_backend == "memory" {
-        "GCRA, in process"
+        "GCRA, in process".to_owned()
     } else {
-        "GCRA, in process (limits are per server instance)"
+        format!(
+            "GCRA, in process (limits are per server instance; the {kv_backend} store brings no shared limiter)"
+        )
     };
     let limiter: DynRateLimiter = Arc::new(InMemoryRateLimiter::new());
     let report = ConcernReport::new(Concern::RateLimit, limiter.backend(), true).with_note(note);
     (limiter, report)
-}
-
-/// The chat model by name. Planned backends fall back to the mock with a
-/// warning instead of failing, so a seed `.env` with an OpenAI key still
-/// starts.
-pub(crate) fn chat(settings: &Settings) -> Result<(DynChatModel, ConcernReport)> {
-    let mock: DynChatModel = Arc::new(MockChatModel::new());
-    let mut notes = vec!["mock LLM: replies are `[mock] <last user message>`".to_owned()];
-    let requested = settings
-        .get(keys::LLM)
-        .map(|n| n.trim().to_ascii_lowercase());
-    let is_default = match requested.as_deref() {
-        None => true,
-        Some("mock") => false,
-        Some(name @ ("openai" | "huggingface" | "hf")) => {
-            notes.push(format!(
-                "{}={name} asked for a backend that lands in a later release; using the mock",
-                keys::LLM
-            ));
-            true
-        }
-        Some(other) => {
-            return Err(named(
-                Error::config(format!(
-                    "unknown LLM backend `{other}` (expected mock, openai or huggingface)"
-                )),
-                keys::LLM,
-            ));
-        }
-    };
-    for key in [keys::OPENAI_API_KEY, keys::HF_TOKEN] {
-        if settings.contains(key) {
-            notes.push(format!(
-                "{key} is set but not used yet: its backend lands in a later release"
-            ));
-        }
-    }
-    for note in &notes[1..] {
-        tracing::warn!(concern = "llm", "{note}");
-    }
-    let report =
-        ConcernReport::new(Concern::Llm, mock.provider(), is_default).with_note(notes.join("; "));
-    Ok((mock, report))
-}
-
-pub(crate) fn embedder() -> (DynEmbeddingModel, ConcernReport) {
-    let embedder: DynEmbeddingModel = Arc::new(HashingEmbedder::default());
-    let report = ConcernReport::new(Concern::Embeddings, embedder.provider(), true)
-        .with_note("local feature hashing: lexical similarity, not semantic");
-    (embedder, report)
-}
-
-pub(crate) fn memory(
-    chat: &DynChatModel,
-    embedder: &DynEmbeddingModel,
-    vectors: &DynVectorStore,
-) -> Result<(plugbay_memory::DynMemory, ConcernReport)> {
-    let engine = LocalMemory::builder()
-        .chat_model(chat.clone())
-        .embedding_model(embedder.clone())
-        .vector_store(vectors.clone())
-        .build()?;
-    let memory: plugbay_memory::DynMemory = Arc::new(engine);
-    let report = ConcernReport::new(Concern::Memory, memory.backend(), true).with_note(format!(
-        "in-process engine over llm={}, embeddings={}, vectors={}",
-        chat.provider(),
-        embedder.provider(),
-        vectors.backend()
-    ));
-    Ok((memory, report))
 }
 
 /// The local JWT issuer/verifier pair.

@@ -121,7 +121,8 @@ async fn unknown_schemes_and_names_are_config_errors_naming_the_setting() {
 
 #[tokio::test]
 async fn planned_backends_are_unsupported_and_name_the_setting() {
-    let settings = Settings::from_map([(keys::REDIS_URL, "redis://127.0.0.1:6379")]);
+    // No feature builds a document store other than memory yet.
+    let settings = Settings::from_map([(keys::DOCS_URL, "postgres://app@127.0.0.1/app")]);
     let err = ProvidersBuilder::from_settings(&settings)
         .storage(Arc::new(InMemoryStore::new()))
         .build()
@@ -129,18 +130,144 @@ async fn planned_backends_are_unsupported_and_name_the_setting() {
         .map(|_| ())
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    assert!(err.to_string().contains(keys::REDIS_URL), "{err}");
+    assert!(err.to_string().contains(keys::DOCS_URL), "{err}");
+}
 
-    // PLUGBAY_CACHE_URL wins over the seed's REDIS_URL.
-    let settings = settings.with(keys::CACHE_URL, "memory://");
+#[tokio::test]
+async fn cache_url_wins_over_the_seeds_redis_url() {
+    // Port 1 answers nothing: this only holds if REDIS_URL is never used.
+    let settings = Settings::from_map([
+        (keys::REDIS_URL, "redis://127.0.0.1:1"),
+        (keys::CACHE_URL, "memory://"),
+    ]);
     let p = ProvidersBuilder::from_settings(&settings)
         .storage(Arc::new(InMemoryStore::new()))
         .build()
         .await
         .unwrap();
     let cache = line(&p, Concern::Cache);
-    assert!(!cache.is_default);
+    assert_eq!(
+        (cache.backend.as_str(), cache.is_default),
+        ("memory", false)
+    );
     assert!(cache.note.unwrap().contains(keys::CACHE_URL));
+    assert_eq!(p.rate_limiter().backend(), "memory");
+}
+
+#[tokio::test]
+async fn a_backend_outside_this_build_is_unsupported_naming_setting_and_feature() {
+    let cases = [
+        (
+            keys::REDIS_URL,
+            "redis://127.0.0.1:1",
+            cfg!(feature = "redis"),
+        ),
+        (
+            keys::STORAGE_URL,
+            "s3://bucket?region=eu-west-1",
+            cfg!(feature = "s3"),
+        ),
+        (keys::STORAGE_URL, "gs://bucket", cfg!(feature = "gcs")),
+        (
+            keys::STORAGE_URL,
+            "cloudinary://key:secret@demo",
+            cfg!(feature = "cloudinary"),
+        ),
+        (
+            keys::VECTOR_URL,
+            "qdrant://127.0.0.1:1",
+            cfg!(feature = "qdrant"),
+        ),
+        (
+            keys::VECTOR_URL,
+            "pinecone://index",
+            cfg!(feature = "pinecone"),
+        ),
+        (keys::MEMORY, "mem0", cfg!(feature = "mem0")),
+        (keys::LLM, "openai", cfg!(feature = "openai")),
+        (keys::LLM, "huggingface", cfg!(feature = "huggingface")),
+        (keys::EMBEDDINGS, "openai", cfg!(feature = "openai")),
+    ];
+    let mut checked = 0;
+    for (key, value, built) in cases {
+        if built {
+            continue;
+        }
+        checked += 1;
+        let settings = Settings::from_map([(keys::STORAGE_URL, "memory://")]).with(key, value);
+        let err = Providers::from_settings(&settings)
+            .await
+            .map(|_| ())
+            .expect_err(key);
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{key}={value}: {err}");
+        assert!(err.to_string().contains(key), "{key}: {err}");
+    }
+    if !cfg!(feature = "full") {
+        assert!(checked > 0, "without `full` some backend is missing");
+    }
+}
+
+#[tokio::test]
+async fn keys_of_backends_outside_this_build_are_noted_not_fatal() {
+    // A seed `.env` with every key still starts: each unbuilt backend its
+    // key points at falls back to the embedded default with a note.
+    let settings = Settings::from_map([
+        (keys::STORAGE_URL, "memory://"),
+        (keys::OPENAI_API_KEY, "sk-test-not-a-real-key-000000000000"),
+        (keys::HF_TOKEN, "hf_test_not_a_real_token"),
+        (keys::MEM0_API_KEY, "m0-test-not-a-real-key"),
+    ]);
+    let p = Providers::from_settings(&settings).await.unwrap();
+    let llm = line(&p, Concern::Llm);
+    let note = llm.note.clone().unwrap();
+    assert!(
+        !note.contains("sk-test"),
+        "the key itself is never reported"
+    );
+    if cfg!(feature = "openai") {
+        // OPENAI_API_KEY wins over HF_TOKEN.
+        assert_eq!((llm.backend.as_str(), llm.is_default), ("openai", false));
+        assert!(note.contains("OPENAI_API_KEY is set"), "{note}");
+    } else {
+        assert!(p.llm_is_mock());
+        assert!(note.contains("lacks the `openai` feature"), "{note}");
+        assert!(note.contains("lacks the `huggingface` feature"), "{note}");
+    }
+    let memory = line(&p, Concern::Memory);
+    if cfg!(feature = "mem0") {
+        assert_eq!(memory.backend, "mem0");
+        assert!(memory.note.unwrap().contains("MEM0_API_KEY is set"));
+    } else {
+        assert_eq!(memory.backend, "local");
+        assert!(memory.note.unwrap().contains("lacks the `mem0` feature"));
+    }
+    // Embeddings never follow a key.
+    assert_eq!(line(&p, Concern::Embeddings).backend, "hashing");
+}
+
+#[tokio::test]
+async fn an_explicit_mock_wins_over_keys_and_bad_names_fail() {
+    let settings = Settings::from_map([
+        (keys::STORAGE_URL, "memory://"),
+        (keys::OPENAI_API_KEY, "sk-test-not-a-real-key-000000000000"),
+        (keys::LLM, "MOCK"),
+    ]);
+    let p = Providers::from_settings(&settings).await.unwrap();
+    assert!(p.llm_is_mock());
+    let llm = line(&p, Concern::Llm);
+    assert!(!llm.is_default);
+    assert!(llm.note.unwrap().contains("from PLUGBAY_LLM"));
+    for (key, value) in [
+        (keys::EMBEDDINGS, "word2vec"),
+        (keys::MEMORY, "zep"),
+        (keys::LLM, "ftp://model"),
+        (keys::VECTOR_URL, "memory://?colour=red"),
+    ] {
+        let settings = Settings::from_map([(keys::STORAGE_URL, "memory://")]).with(key, value);
+        let err = Providers::from_settings(&settings).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{key}={value}: {err}");
+        assert!(err.to_string().contains(key), "{err}");
+    }
 }
 
 #[tokio::test]
@@ -160,28 +287,6 @@ async fn an_override_wins_over_settings() {
     assert_eq!(storage.backend, "memory");
     assert!(!storage.is_default);
     assert_eq!(storage.note.as_deref(), Some("set in code"));
-}
-
-#[tokio::test]
-async fn llm_keys_are_noted_not_failed() {
-    let settings = Settings::from_map([
-        (keys::STORAGE_URL, "memory://"),
-        (keys::OPENAI_API_KEY, "sk-test-not-a-real-key-000000000000"),
-        (keys::LLM, "openai"),
-    ]);
-    let p = Providers::from_settings(&settings).await.unwrap();
-    assert!(p.llm_is_mock());
-    let llm = line(&p, Concern::Llm);
-    let note = llm.note.unwrap();
-    assert!(
-        note.contains("OPENAI_API_KEY is set but not used yet"),
-        "{note}"
-    );
-    assert!(note.contains("PLUGBAY_LLM=openai"), "{note}");
-    assert!(
-        !note.contains("sk-test"),
-        "the key itself is never reported"
-    );
 }
 
 #[tokio::test]

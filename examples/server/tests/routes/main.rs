@@ -5,6 +5,7 @@
 mod auth;
 mod basics;
 mod chat_memories;
+mod chat_openai;
 mod common;
 mod files;
 mod webhooks;

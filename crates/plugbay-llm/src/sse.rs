@@ -11,10 +11,11 @@
 //!
 //! Why it is fast: incoming chunks are appended once to a `BytesMut`; lines
 //! are found with `memchr` starting where the last scan stopped (no
-//! rescanning of a long partial line) and split off the front in O(1)
-//! without copying the rest of the buffer; a single-line `data:` field
-//! (the common case) is handed out as a zero-copy [`Bytes`] slice of the
-//! line. Only multi-line data is copied, once.
+//! rescanning of a long partial line) and read in place; consumed lines are
+//! dropped off the front with a pointer bump (no copy, no reference-count
+//! traffic); a single-line `data:` field (the common case) is split off and
+//! handed out as a zero-copy [`Bytes`] view of the line. Only multi-line
+//! data is copied, once.
 //!
 //! [`SseStream`] adapts any byte stream into a stream of events, yielding
 //! each event as soon as its terminating blank line has arrived.
@@ -38,7 +39,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::Stream;
 use plugbay_core::{Error, ErrorKind, Result};
 
@@ -185,12 +186,12 @@ impl SseDecoder {
                 return Ok(None);
             }
             if self.buf.starts_with(BOM) {
-                let _ = self.buf.split_to(BOM.len());
+                self.buf.advance(BOM.len());
             }
             self.bom_checked = true;
         }
-        while let Some(line) = self.next_line(false)? {
-            if let Some(event) = self.process_line(line) {
+        while let Some((end, consumed)) = self.next_line(false)? {
+            if let Some(event) = self.take_line(end, consumed) {
                 return Ok(Some(event));
             }
         }
@@ -203,22 +204,22 @@ impl SseDecoder {
     pub fn finish(&mut self) -> Option<SseEvent> {
         self.bom_checked = true;
         let mut out = None;
-        while let Ok(Some(line)) = self.next_line(true) {
-            if let Some(event) = self.process_line(line) {
+        while let Ok(Some((end, consumed))) = self.next_line(true) {
+            if let Some(event) = self.take_line(end, consumed) {
                 out = Some(event);
             }
         }
         out.or_else(|| self.dispatch())
     }
 
-    /// Split the next line off the buffer, without its terminator.
-    fn next_line(&mut self, at_eof: bool) -> Result<Option<BytesMut>> {
+    /// Find the next line: `(end, consumed)`, the line being `buf[..end]`
+    /// and its terminator ending at `consumed`. Nothing is removed yet.
+    fn next_line(&mut self, at_eof: bool) -> Result<Option<(usize, usize)>> {
         let found = memchr::memchr2(b'\n', b'\r', &self.buf[self.scanned..]);
         let Some(offset) = found else {
             self.scanned = self.buf.len();
             if at_eof && !self.buf.is_empty() {
-                self.scanned = 0;
-                return Ok(Some(self.buf.split()));
+                return Ok(Some((self.buf.len(), self.buf.len())));
             }
             if self.buf.len() > self.max_line {
                 return Err(Error::new(
@@ -243,31 +244,40 @@ impl SseDecoder {
         } else {
             end + 1
         };
-        self.scanned = 0;
-        let mut line = self.buf.split_to(consumed);
-        line.truncate(end);
-        Ok(Some(line))
+        Ok(Some((end, consumed)))
     }
 
-    fn process_line(&mut self, line: BytesMut) -> Option<SseEvent> {
+    /// Process the line `buf[..end]` and drop `buf[..consumed]`. Only the
+    /// first `data:` line of an event is split off (shared, not copied);
+    /// every other line is read in place and skipped with a pointer bump.
+    fn take_line(&mut self, end: usize, consumed: usize) -> Option<SseEvent> {
+        self.scanned = 0;
+        let line = &self.buf[..end];
         if line.is_empty() {
+            self.buf.advance(consumed);
             return self.dispatch();
         }
         if line[0] == b':' {
+            self.buf.advance(consumed);
             return None;
         }
-        let (name_end, value_start) = match memchr::memchr(b':', &line) {
+        let (name_end, value_start) = match memchr::memchr(b':', line) {
             Some(colon) if line.get(colon + 1) == Some(&b' ') => (colon, colon + 2),
             Some(colon) => (colon, colon + 1),
             None => (line.len(), line.len()),
         };
+        let value = &line[value_start..];
         match &line[..name_end] {
             b"data" => {
-                let data = std::mem::take(&mut self.data);
-                self.data = match data {
-                    DataBuf::Empty => DataBuf::One(line.freeze().slice(value_start..)),
+                self.data = match std::mem::take(&mut self.data) {
+                    DataBuf::Empty => {
+                        let mut first = self.buf.split_to(consumed);
+                        first.truncate(end);
+                        first.advance(value_start);
+                        self.data = DataBuf::One(first.freeze());
+                        return None;
+                    }
                     DataBuf::One(first) => {
-                        let value = &line[value_start..];
                         let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
                         joined.put_slice(&first);
                         joined.put_u8(b'\n');
@@ -276,28 +286,23 @@ impl SseDecoder {
                     }
                     DataBuf::Many(mut joined) => {
                         joined.put_u8(b'\n');
-                        joined.put_slice(&line[value_start..]);
+                        joined.put_slice(value);
                         DataBuf::Many(joined)
                     }
                 };
             }
             b"event" => {
-                self.event = Some(String::from_utf8_lossy(&line[value_start..]).into_owned());
+                self.event = Some(String::from_utf8_lossy(value).into_owned());
             }
-            b"id" => {
-                let value = &line[value_start..];
-                if !value.contains(&0) {
-                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
-                }
+            b"id" if !value.contains(&0) => {
+                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
             }
-            b"retry" => {
-                let value = &line[value_start..];
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
             }
             _ => {}
         }
+        self.buf.advance(consumed);
         None
     }
 

@@ -14,20 +14,117 @@ use futures::stream::BoxStream;
 use plugbay_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::stream_error;
 use super::telemetry;
-use super::wire::{WireToolCall, settle_finish};
+use super::wire::settle_finish;
 use crate::sse::{SseEvent, SseStream};
 use crate::stream::ToolCallAccumulator;
 use crate::types::{ChatEvent, FinishReason, Usage};
+
+// Stream chunks are parsed into their own lean types: fields read once per
+// stream (`id`, `model`) or almost never (`error`) stay unparsed raw JSON
+// borrowed from the event, and argument fragments go straight to a
+// `String`. This is the hot loop of every streamed reply.
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WireDelta {
     content: Option<String>,
     refusal: Option<String>,
-    tool_calls: Option<Vec<WireToolCall>>,
+    tool_calls: Option<Vec<WireCallChunk>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireCallChunk {
+    index: Option<u32>,
+    id: Option<String>,
+    function: Option<WireFunctionChunk>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireFunctionChunk {
+    name: Option<String>,
+    arguments: Option<ArgumentsText>,
+}
+
+/// Argument text: a string as sent; an object (some servers) re-encoded;
+/// `null` empty.
+#[derive(Debug, Default)]
+struct ArgumentsText(String);
+
+impl<'de> Deserialize<'de> for ArgumentsText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ArgumentsText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tool-call arguments")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText::default())
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                v: bool,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(
+                self,
+                v: i64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                v: u64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(
+                self,
+                v: f64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(Value::from(v).to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<ArgumentsText, A::Error> {
+                let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ArgumentsText(value.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<ArgumentsText, A::Error> {
+                let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(ArgumentsText(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,12 +137,21 @@ struct WireStreamChoice {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct WireChunk {
-    id: Option<String>,
-    model: Option<String>,
+struct WireChunk<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
     choices: Option<Vec<WireStreamChoice>>,
     usage: Option<Usage>,
-    error: Option<Value>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// A raw JSON string as a non-empty `String` (anything else is ignored).
+fn raw_text(raw: Option<&RawValue>) -> Option<String> {
+    raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+        .filter(|s| !s.is_empty())
 }
 
 /// Where the fold stands after an event.
@@ -145,7 +251,7 @@ impl ChunkFolder {
             };
             return self.fail(error, out);
         }
-        let chunk: WireChunk = match serde_json::from_slice(event.data()) {
+        let chunk: WireChunk<'_> = match serde_json::from_slice(event.data()) {
             Ok(chunk) => chunk,
             Err(e) => {
                 let error = Error::new(
@@ -156,8 +262,11 @@ impl ChunkFolder {
                 return self.fail(error, out);
             }
         };
-        if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
-            return self.fail(stream_error(error), out);
+        if let Some(raw) = chunk.error {
+            let error = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+            if !error.is_null() {
+                return self.fail(stream_error(&error), out);
+            }
         }
         self.absorb(chunk, out);
         FoldState::Open
@@ -175,12 +284,12 @@ impl ChunkFolder {
         self.state()
     }
 
-    fn absorb<E: Extend<Result<ChatEvent>>>(&mut self, chunk: WireChunk, out: &mut E) {
+    fn absorb<E: Extend<Result<ChatEvent>>>(&mut self, chunk: WireChunk<'_>, out: &mut E) {
         if self.response_id.is_none() {
-            self.response_id = chunk.id.filter(|id| !id.is_empty());
+            self.response_id = raw_text(chunk.id);
         }
         if self.model.is_none() {
-            self.model = chunk.model.filter(|m| !m.is_empty());
+            self.model = raw_text(chunk.model);
         }
         if chunk.usage.is_some() {
             self.usage = chunk.usage;
@@ -203,7 +312,7 @@ impl ChunkFolder {
                         .index
                         .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
                     let function = call.function.unwrap_or_default();
-                    let arguments = function.arguments_text().into_owned();
+                    let arguments = function.arguments.map(|a| a.0).unwrap_or_default();
                     let id = call.id.filter(|s| !s.is_empty());
                     let name = function.name.filter(|s| !s.is_empty());
                     self.calls
@@ -442,6 +551,35 @@ mod tests {
 
         let garbage = fold("data: {not json\n\n");
         assert_eq!(garbage[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn odd_but_tolerated_chunk_shapes_parse() {
+        let body = concat!(
+            "data: {\"id\":17,\"model\":\"m\",\"error\":null,\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\": [1, 2]}}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"d\",\"function\":{\"name\":\"g\",\"arguments\":null}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"x\\\":\\\"\\u00e9\\\"}\"}}]}}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        let calls: Vec<&ToolCall> = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ToolCall(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls[0], &ToolCall::new("c", "f", r#"{"a":[1,2]}"#));
+        assert_eq!(calls[1], &ToolCall::new("d", "g", r#"{"x":"é"}"#));
+        match events.last() {
+            Some(ChatEvent::Finish {
+                response_id, model, ..
+            }) => {
+                assert_eq!(response_id, &None, "a non-string id is ignored");
+                assert_eq!(model.as_deref(), Some("m"));
+            }
+            other => panic!("expected Finish, got {other:?}"),
+        }
     }
 
     #[test]

@@ -330,9 +330,9 @@ pub(crate) struct WireChatResponse {
 }
 
 /// Text of a reply `content`: a string, or the text parts of an array.
-fn content_text(content: &Value) -> Option<String> {
+fn content_text(content: Value) -> Option<String> {
     match content {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s),
         Value::Array(parts) => {
             let texts: Vec<&str> = parts
                 .iter()
@@ -394,7 +394,6 @@ impl WireChatResponse {
             .collect::<Result<_>>()?;
         let text = assistant
             .content
-            .as_ref()
             .and_then(content_text)
             .or(assistant.refusal);
         let finish = settle_finish(choice.finish_reason, !calls.is_empty());

@@ -74,6 +74,11 @@ impl RedisConnection {
     }
 
     async fn manager(&self) -> Result<ConnectionManager> {
+        // Once made, the manager is a cheap `Arc` handle; skip the
+        // initialisation future on every call after the first.
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager.clone());
+        }
         self.manager
             .get_or_try_init(|| async {
                 ConnectionManager::new_lazy_with_config(

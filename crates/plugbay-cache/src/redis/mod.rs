@@ -28,7 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use plugbay_core::{Error, Result, SecretString, Settings};
-use redis::{Script, Value};
+use redis::{Cmd, RedisWrite, Script, ToRedisArgs, Value};
 
 use crate::kv::KeyValue;
 use client::{RedisConnection, Retry, is_unknown_command};
@@ -193,6 +193,8 @@ impl RedisKeyValue {
         Arc::new(self)
     }
 
+    /// `{prefix}{key}` as an owned string, for script invocations (which
+    /// copy their keys anyway).
     fn key(&self, key: &str) -> String {
         let mut full = String::with_capacity(self.prefix.len() + key.len());
         full.push_str(&self.prefix);
@@ -200,8 +202,43 @@ impl RedisKeyValue {
         full
     }
 
+    /// `name {prefix}{key}`, with room for `extra_args` more arguments of
+    /// `extra_len` bytes in total, so building it allocates twice (argument
+    /// table and buffer) and never regrows.
+    fn command(&self, name: &str, key: &str, extra_args: usize, extra_len: usize) -> Cmd {
+        let mut cmd = Cmd::with_capacity(
+            2 + extra_args,
+            name.len() + self.prefix.len() + key.len() + extra_len,
+        );
+        cmd.arg(name).arg(PrefixedKey {
+            prefix: &self.prefix,
+            key,
+        });
+        cmd
+    }
+
     pub(crate) fn connection(&self) -> &Arc<RedisConnection> {
         &self.conn
+    }
+}
+
+/// A key written into a command as `{prefix}{key}`, without first
+/// building the joined `String`.
+struct PrefixedKey<'a> {
+    prefix: &'a str,
+    key: &'a str,
+}
+
+impl ToRedisArgs for PrefixedKey<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + RedisWrite,
+    {
+        use std::io::Write as _;
+        let mut arg = out.writer_for_next_arg();
+        // The writers append to an in-memory buffer and cannot fail.
+        let _ = arg.write_all(self.prefix.as_bytes());
+        let _ = arg.write_all(self.key.as_bytes());
     }
 }
 
@@ -233,15 +270,15 @@ impl KeyValue for RedisKeyValue {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        let mut cmd = redis::cmd("GET");
-        cmd.arg(self.key(key));
+        let cmd = self.command("GET", key, 0, 0);
         self.conn.query(&cmd, "get", Retry::Idempotent).await
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
         let ttl = optional_ttl(ttl, "set")?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key)).arg(&value[..]);
+        // `PX` and up to 20 digits of milliseconds.
+        let mut cmd = self.command("SET", key, 3, value.len() + 22);
+        cmd.arg(&value[..]);
         if let Some(ms) = ttl {
             cmd.arg("PX").arg(ms);
         }
@@ -250,8 +287,8 @@ impl KeyValue for RedisKeyValue {
 
     async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
         let ttl = optional_ttl(ttl, "set_if_absent")?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key)).arg(&value[..]).arg("NX");
+        let mut cmd = self.command("SET", key, 4, value.len() + 24);
+        cmd.arg(&value[..]).arg("NX");
         if let Some(ms) = ttl {
             cmd.arg("PX").arg(ms);
         }
@@ -260,10 +297,8 @@ impl KeyValue for RedisKeyValue {
     }
 
     async fn take(&self, key: &str) -> Result<Option<Bytes>> {
-        let key = self.key(key);
         if !self.conn.getdel_unsupported.load(Ordering::Relaxed) {
-            let mut cmd = redis::cmd("GETDEL");
-            cmd.arg(&key);
+            let cmd = self.command("GETDEL", key, 0, 0);
             match self.conn.query(&cmd, "take", Retry::Once).await {
                 Err(err) if is_unknown_command(&err) => {
                     tracing::debug!("redis server has no GETDEL; using a Lua script for take");
@@ -272,12 +307,11 @@ impl KeyValue for RedisKeyValue {
                 other => return other,
             }
         }
-        take_by_script(&self.conn, &key).await
+        take_by_script(&self.conn, &self.key(key)).await
     }
 
     async fn delete(&self, key: &str) -> Result<bool> {
-        let mut cmd = redis::cmd("DEL");
-        cmd.arg(self.key(key));
+        let cmd = self.command("DEL", key, 0, 0);
         let removed: i64 = self.conn.query(&cmd, "delete", Retry::Once).await?;
         Ok(removed > 0)
     }
@@ -301,8 +335,8 @@ impl KeyValue for RedisKeyValue {
         } else {
             ttl_millis(ttl, "expire")?
         };
-        let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.key(key)).arg(ms);
+        let mut cmd = self.command("PEXPIRE", key, 1, 20);
+        cmd.arg(ms);
         let applied: i64 = self.conn.query(&cmd, "expire", Retry::Idempotent).await?;
         Ok(applied == 1)
     }

@@ -73,3 +73,27 @@ async fn take_fallback_script_is_atomic() {
     assert_eq!(kv.get("code").await.unwrap(), None);
     assert!(format!("{:?}", kv.conn).contains("getdel_unsupported: true"));
 }
+
+#[test]
+fn commands_carry_the_prefixed_key_as_one_argument() {
+    let kv = RedisKeyValue::builder()
+        .url("redis://127.0.0.1:1/0")
+        .key_prefix("svc:")
+        .build()
+        .unwrap();
+    let mut built = kv.command("SET", "a:b", 3, 7);
+    built.arg(&b"v\r\nal"[..]).arg("PX").arg(1500_u64);
+    let mut expected = redis::cmd("SET");
+    expected
+        .arg("svc:a:b")
+        .arg(&b"v\r\nal"[..])
+        .arg("PX")
+        .arg(1500_u64);
+    assert_eq!(built.get_packed_command(), expected.get_packed_command());
+    let get = kv.command("GET", "ключ", 0, 0).get_packed_command();
+    assert_eq!(get, redis::cmd("GET").arg("svc:ключ").get_packed_command());
+    assert_eq!(
+        String::from_utf8(get).unwrap(),
+        "*2\r\n$3\r\nGET\r\n$12\r\nsvc:ключ\r\n"
+    );
+}

@@ -1,0 +1,137 @@
+//! Downloads: the object's resource first (size, generation, content type,
+//! metadata), conditions checked against it, then the bytes with
+//! `alt=media`, pinned to that generation with `ifGenerationMatch` so the
+//! body can never come from another version. An overwrite between the two
+//! requests (412/404 on the download) starts over, at most three times.
+
+use futures::StreamExt;
+use plugbay_core::http::map_reqwest_error;
+use plugbay_core::{Error, ErrorKind, Result};
+
+use super::client::{GcsClient, PROVIDER, query, with_key};
+use crate::key::Key;
+use crate::types::{ByteRange, ByteStream, GetOptions, GetResult, ObjectMeta};
+
+const ATTEMPTS: u32 = 3;
+
+pub(crate) async fn get(client: &GcsClient, key: &Key, opts: &GetOptions) -> Result<GetResult> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let resource = client.get_resource(key).await?;
+        let meta = resource.to_meta()?;
+        opts.check(&meta)
+            .map_err(|e| e.with_provider(PROVIDER).with_operation("get"))?;
+        let range = match &opts.range {
+            Some(r) => r
+                .resolve(meta.size)
+                .map_err(|e| with_key(e.with_provider(PROVIDER).with_operation("get"), key))?,
+            None => 0..meta.size,
+        };
+        if range.is_empty() {
+            let body = futures::stream::empty().boxed();
+            return Ok(GetResult::new(meta, range, body));
+        }
+        match download(client, key, &meta, range.clone(), opts.range.is_some()).await {
+            Ok(result) => return Ok(result),
+            Err(e)
+                if attempt < ATTEMPTS
+                    && matches!(
+                        e.kind(),
+                        ErrorKind::PreconditionFailed | ErrorKind::NotFound
+                    ) =>
+            {
+                tracing::debug!(attempt, "object changed between metadata and download");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn download(
+    client: &GcsClient,
+    key: &Key,
+    meta: &ObjectMeta,
+    range: std::ops::Range<u64>,
+    ranged: bool,
+) -> Result<GetResult> {
+    let mut pairs = vec![("alt", "media".to_owned())];
+    if let Some(generation) = &meta.version {
+        pairs.push(("ifGenerationMatch", generation.clone()));
+    }
+    let url = format!("{}{}", client.object_url(key.as_str()), query(&pairs));
+    let header = ranged
+        .then(|| ByteRange::new(range.clone()).to_http_header())
+        .flatten();
+    let call = client.call("get");
+    let response = client
+        .send(&call, |c| {
+            let rb = c.get(&url);
+            match &header {
+                Some(h) => rb.header("range", h),
+                None => rb,
+            }
+        })
+        .await
+        .map_err(|e| with_key(e, key))?;
+    let status = response.status().as_u16();
+    if ranged && status != 206 && !(range.start == 0 && range.end == meta.size) {
+        return Err(Error::protocol(format!(
+            "asked for bytes {}..{} and got HTTP {status} instead of 206",
+            range.start, range.end
+        ))
+        .with_provider(PROVIDER)
+        .with_operation("get")
+        .with_context("key", key.as_str()));
+    }
+    let key_text = key.as_str().to_owned();
+    let body = response
+        .bytes_stream()
+        .map(move |item| {
+            item.map_err(|e| {
+                map_reqwest_error(e)
+                    .with_provider(PROVIDER)
+                    .with_operation("get")
+                    .with_context("key", key_text.clone())
+            })
+        })
+        .boxed();
+    let body = checked(body, range.end - range.start, key.as_str().to_owned());
+    Ok(GetResult::new(meta.clone(), range, body))
+}
+
+/// Fail the stream with `Protocol` when it ends short of (or runs past) the
+/// announced length, so a cut download never passes for a whole one.
+fn checked(inner: ByteStream, expected: u64, key: String) -> ByteStream {
+    futures::stream::unfold((inner, 0u64, false), move |(mut inner, seen, done)| {
+        let key = key.clone();
+        async move {
+            if done {
+                return None;
+            }
+            let short = |what: String| {
+                Error::protocol(what)
+                    .with_provider(PROVIDER)
+                    .with_operation("get")
+                    .with_context("key", key.clone())
+            };
+            match inner.next().await {
+                Some(Ok(chunk)) => {
+                    let seen = seen + chunk.len() as u64;
+                    if seen > expected {
+                        let e = short(format!("body ran past the {expected} bytes announced"));
+                        return Some((Err(e), (inner, seen, true)));
+                    }
+                    Some((Ok(chunk), (inner, seen, false)))
+                }
+                Some(Err(e)) => Some((Err(e), (inner, seen, true))),
+                None if seen < expected => {
+                    let e = short(format!("body ended after {seen} of {expected} bytes"));
+                    Some((Err(e), (inner, seen, true)))
+                }
+                None => None,
+            }
+        }
+    })
+    .boxed()
+}

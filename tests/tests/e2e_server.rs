@@ -1,6 +1,7 @@
 //! End to end: the BUILT `plugbay-server` binary on port 0, walked over real
 //! HTTP: login, upload, memory, streamed chat, signed Stripe webhook and its
-//! replay, download (whole and a range), readiness, graceful shutdown.
+//! replay, download (whole and a range), readiness, graceful shutdown; and
+//! memories surviving a graceful restart on the same data folder.
 //!
 //! The binary comes from `PLUGBAY_SERVER_BIN` (set by `scripts/test`), else
 //! from the target folder this test runs from. When it is missing the test
@@ -9,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -55,7 +56,8 @@ struct Server {
     child: Child,
     base: String,
     output: Arc<Mutex<Vec<String>>>,
-    _data: tempfile::TempDir,
+    /// The data folder, when this server owns it (removed on drop).
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -74,19 +76,28 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(binary: &PathBuf) -> Server {
+    /// Start on a fresh data folder the server owns.
+    fn start(binary: &Path) -> Server {
         let data = tempfile::tempdir().unwrap();
+        let mut server = Server::start_in(binary, data.path());
+        server._data = Some(data);
+        server
+    }
+
+    /// Start on the data folder `data` (kept by the caller, so a second
+    /// server can start on it).
+    fn start_in(binary: &Path, data: &Path) -> Server {
         // A clean environment: the server must run on its embedded defaults
         // plus exactly what this test sets (and no stray REDIS_URL).
         let mut child = Command::new(binary)
             .env_clear()
             .env("PLUGBAY_ADDR", "127.0.0.1:0")
-            .env("PLUGBAY_DATA_DIR", data.path())
+            .env("PLUGBAY_DATA_DIR", data)
             .env("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET)
             .env("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET)
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
-            .current_dir(data.path())
+            .current_dir(data)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -117,7 +128,7 @@ impl Server {
             child,
             base: String::new(),
             output,
-            _data: data,
+            _data: None,
         };
         match port_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(addr) => server.base = format!("http://{addr}"),
@@ -132,6 +143,46 @@ impl Server {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Send SIGTERM and wait for a successful exit. `false` when SIGTERM
+    /// cannot be sent here (not Unix, no `kill`).
+    fn terminate(&mut self) -> bool {
+        if !cfg!(unix) {
+            return false;
+        }
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        if !sent.is_ok_and(|s| s.success()) {
+            return false;
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "no exit within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+        true
+    }
+}
+
+/// A development login as `user`.
+async fn dev_login(http: &reqwest::Client, server: &Server, user: &str) -> String {
+    let login: Value = http
+        .post(server.url("/auth/dev-login"))
+        .json(&json!({"user_id": user, "scopes": ["files", "chat"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
 }
 
 fn payload() -> Vec<u8> {
@@ -173,19 +224,7 @@ async fn the_built_server_walks_end_to_end() {
     assert_eq!(health.status(), 200);
 
     // Login.
-    let login: Value = http
-        .post(server.url("/auth/dev-login"))
-        .json(&json!({"user_id": "e2e-user", "scopes": ["files", "chat"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"]
-        .as_str()
-        .expect("an access token")
-        .to_owned();
+    let token = dev_login(&http, &server, "e2e-user").await;
 
     // Upload a file.
     let data = payload();
@@ -305,19 +344,86 @@ async fn the_built_server_walks_end_to_end() {
     assert_eq!(llm["backend"], "mock");
 
     // SIGTERM shuts it down gracefully (Unix only: `kill` sends it).
-    if cfg!(unix) {
-        let pid = server.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        if sent.is_ok_and(|s| s.success()) {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            let status = loop {
-                if let Some(status) = server.child.try_wait().unwrap() {
-                    break status;
-                }
-                assert!(Instant::now() < deadline, "no exit within 15 s of SIGTERM");
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            assert!(status.success(), "exit status after SIGTERM: {status}");
-        }
+    server.terminate();
+}
+
+#[tokio::test]
+async fn memories_survive_a_graceful_restart_on_embedded_defaults() {
+    let Some(binary) = server_binary() else {
+        return;
+    };
+    if !cfg!(unix) {
+        eprintln!("skipping the restart test: it stops the server with SIGTERM (Unix only)");
+        return;
     }
+    let data = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let mut first = Server::start_in(&binary, data.path());
+    let token = dev_login(&http, &first, "restart-user").await;
+    let added = http
+        .post(first.url("/v1/memories"))
+        .bearer_auth(&token)
+        .json(&json!({"text": "My cat is called Pixel"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let added: Value = added.json().await.unwrap();
+    let id = added["events"][0]["memory_id"]
+        .as_str()
+        .expect("an add event")
+        .to_owned();
+    // Stopped well inside the snapshot's debounce: only the flush at
+    // graceful shutdown can have saved the memory.
+    assert!(first.terminate(), "SIGTERM could not be sent");
+    drop(first);
+    assert!(data.path().join("vectors.snapshot").is_file());
+    let history = std::fs::read_to_string(data.path().join("memory-history.jsonl")).unwrap();
+    assert!(history.contains(&id), "{history}");
+
+    // The generated JWT secret died with the first process: log in again.
+    let mut second = Server::start_in(&binary, data.path());
+    let token = dev_login(&http, &second, "restart-user").await;
+    let listed = http
+        .get(second.url("/v1/memories"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let listed: Value = listed.json().await.unwrap();
+    let texts: Vec<(&str, &str)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(texts, [(id.as_str(), "My cat is called Pixel")]);
+    let found = http
+        .post(second.url("/v1/memories/search"))
+        .bearer_auth(&token)
+        .json(&json!({"query": "what is my cat called?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
+    let found: Value = found.json().await.unwrap();
+    assert_eq!(found["results"][0]["id"], id.as_str(), "{found}");
+    // Another user still sees nothing.
+    let other = dev_login(&http, &second, "someone-else").await;
+    let theirs: Value = http
+        .get(second.url("/v1/memories"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["items"], json!([]), "{theirs}");
+    second.terminate();
 }

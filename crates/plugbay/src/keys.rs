@@ -13,7 +13,9 @@
 //! [`Settings`]: plugbay_core::Settings
 
 /// Folder for everything the embedded defaults keep on disk (default
-/// `./data`); object storage defaults to `file://<data dir>/files`.
+/// `./data`): object storage defaults to `file://<data dir>/files`, the
+/// vectors to `<data dir>/vectors.snapshot` and the memory history to
+/// `<data dir>/memory-history.jsonl`.
 pub const DATA_DIR: &str = "PLUGBAY_DATA_DIR";
 /// Object storage URL:
 ///
@@ -37,9 +39,18 @@ pub const DATA_DIR: &str = "PLUGBAY_DATA_DIR";
 pub const STORAGE_URL: &str = "PLUGBAY_STORAGE_URL";
 /// Vector store URL:
 ///
-/// - `memory://` (default), or `memory://?snapshot=vectors.snap` to save
-///   the vectors to that file (relative to [`DATA_DIR`]) and load them at
-///   start;
+/// - unset (the default): in process, persisted to the snapshot file
+///   `vectors.snapshot` under [`DATA_DIR`], i.e. `memory://?snapshot=vectors.snapshot`;
+///   the local memory engine's history then goes to
+///   `memory-history.jsonl` there too;
+/// - `memory://`: in process only, vectors and memory history are lost on
+///   restart (tests, throwaway runs);
+/// - `memory://?snapshot=vectors.snap` to save the vectors to that file
+///   (relative to [`DATA_DIR`]) and load them at start.
+///
+///   Snapshots are saved about a second after writes and by
+///   [`Providers::flush`](crate::Providers::flush), which a graceful
+///   shutdown should call; a crash loses at most the unsaved second;
 /// - `qdrant://host:6333`, `qdrant+https://host`, `http(s)://host:6333`
 ///   (feature `qdrant`), reading `QDRANT_API_KEY`;
 /// - `pinecone://index-name` or `pinecone://index-host` (feature

@@ -88,7 +88,8 @@ pub fn build_app(state: AppState) -> Router {
 }
 
 /// Run the server: logging, providers, listen, serve until Ctrl-C or
-/// SIGTERM, then flush telemetry.
+/// SIGTERM, then flush telemetry and save the vector snapshot (memories
+/// written in the last second before shutdown would be lost otherwise).
 ///
 /// Prints `listening on http://ADDR` on stdout once bound (machine
 /// readable: tests start the binary on port 0 and read the port there).
@@ -122,9 +123,9 @@ pub async fn run(settings: Settings) -> Result<()> {
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    tracing::info!("shutting down: flushing telemetry");
+    tracing::info!("shutting down: flushing telemetry and the vector snapshot");
     if let Err(e) = providers.flush(Duration::from_secs(5)).await {
-        tracing::warn!(error = %e, "telemetry flush failed");
+        tracing::warn!(error = %e, "flush at shutdown failed");
     }
     Ok(())
 }

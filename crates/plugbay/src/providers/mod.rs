@@ -44,7 +44,10 @@ pub(crate) use assembly::{Probe, Selected};
 /// use plugbay::{Concern, Providers};
 /// use plugbay::core::Settings;
 ///
-/// let settings = Settings::from_map([("PLUGBAY_STORAGE_URL", "memory://")]);
+/// let settings = Settings::from_map([
+///     ("PLUGBAY_STORAGE_URL", "memory://"),
+///     ("PLUGBAY_VECTOR_URL", "memory://"),
+/// ]);
 /// let providers = Providers::from_settings(&settings).await?;
 /// let storage = providers.report().into_iter().find(|r| r.concern == Concern::Storage).unwrap();
 /// assert_eq!((storage.backend.as_str(), storage.is_default), ("memory", false));
@@ -230,8 +233,10 @@ impl Providers {
     }
 
     /// Flush buffered telemetry, waiting at most `timeout` per pipe, and
-    /// save the vector snapshot when the vectors persist to one
-    /// (`memory://?snapshot=..`).
+    /// save the vector snapshot when the vectors persist to one (the
+    /// embedded default `<data dir>/vectors.snapshot`, or
+    /// `memory://?snapshot=..`). Call it on graceful shutdown: writes since
+    /// the last debounced save are lost otherwise.
     ///
     /// # Errors
     /// The first flush failure (`Timeout` when a pipe did not drain, I/O
@@ -262,7 +267,8 @@ impl Providers {
 /// use plugbay::core::Settings;
 /// use plugbay::storage::InMemoryStore;
 ///
-/// let providers = ProvidersBuilder::from_settings(&Settings::default())
+/// let settings = Settings::from_map([("PLUGBAY_VECTOR_URL", "memory://")]);
+/// let providers = ProvidersBuilder::from_settings(&settings)
 ///     .storage(Arc::new(InMemoryStore::new()))
 ///     .build()
 ///     .await?;
@@ -449,7 +455,13 @@ impl ProvidersBuilder {
                 self.memory,
                 Concern::Memory,
                 |m| m.backend().into(),
-                stores::memory(&settings, &chat, &embedder, &vectors),
+                stores::memory(
+                    &settings,
+                    &chat,
+                    &embedder,
+                    &vectors,
+                    vector_snapshot.is_some(),
+                ),
             )
             .await?;
         if memory_is_local && memory.backend() == "local" {

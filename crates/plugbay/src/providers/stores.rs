@@ -10,7 +10,8 @@ use plugbay_cache::{DynKeyValue, DynRateLimiter};
 use plugbay_core::{Error, ErrorKind, ExposeSecret as _, Result, Settings};
 use plugbay_llm::{DynChatModel, DynEmbeddingModel};
 use plugbay_memory::{
-    CollectionSpec, DynMemory, DynVectorStore, InMemoryVectorStore, LocalMemory, Metric,
+    CollectionSpec, DynHistoryStore, DynMemory, DynVectorStore, InMemoryHistory,
+    InMemoryVectorStore, JsonlHistory, LocalMemory, Metric,
 };
 use plugbay_storage::DynObjectStore;
 
@@ -22,6 +23,20 @@ use crate::report::{Concern, ConcernReport};
 
 /// The collection the local memory engine keeps its memories in.
 pub(crate) const MEMORY_COLLECTION: &str = "memories";
+
+/// The snapshot file the embedded vector store persists to, under the
+/// data folder, when [`keys::VECTOR_URL`] is unset.
+pub(crate) const VECTOR_SNAPSHOT_FILE: &str = "vectors.snapshot";
+
+/// The local memory engine's history file, under the data folder, used
+/// when the vectors persist to a snapshot (an in-memory history next to
+/// durable vectors would forget how every memory came to be).
+pub(crate) const MEMORY_HISTORY_FILE: &str = "memory-history.jsonl";
+
+/// How long a snapshot-backed vector store waits after a write before it
+/// saves: short enough that a crash loses little, long enough that a burst
+/// of writes shares one save. Graceful shutdown flushes the rest.
+pub(crate) const SNAPSHOT_DEBOUNCE: Duration = Duration::from_secs(1);
 
 /// The lower-cased scheme of `url` (`""` when it has none).
 fn scheme(url: &str) -> String {
@@ -72,10 +87,18 @@ pub(crate) async fn vectors(
     settings: &Settings,
 ) -> Result<(Selected<DynVectorStore>, Option<Arc<InMemoryVectorStore>>)> {
     let Some(url) = settings.get(keys::VECTOR_URL).map(str::trim) else {
-        let store: DynVectorStore = Arc::new(InMemoryVectorStore::new());
-        let report = ConcernReport::new(Concern::Vectors, store.backend(), true)
-            .with_note("in process: vectors are lost on restart");
-        return Ok((Selected::new(store, report), None));
+        let path = data_dir(settings)?.join(VECTOR_SNAPSHOT_FILE);
+        let store = Arc::new(snapshot_store(path.clone()).map_err(|e| named(e, keys::DATA_DIR))?);
+        let shared: DynVectorStore = store.clone();
+        let report =
+            ConcernReport::new(Concern::Vectors, shared.backend(), true).with_note(format!(
+                "in process, persisted to the snapshot file {} (under {}; {}=memory:// keeps \
+                 the vectors in memory only)",
+                path.display(),
+                keys::DATA_DIR,
+                keys::VECTOR_URL
+            ));
+        return Ok((Selected::new(shared, report), Some(store)));
     };
     let mut snapshot = None;
     let store: DynVectorStore = match scheme(url).as_str() {
@@ -143,14 +166,21 @@ fn memory_vectors(settings: &Settings, url: &str) -> Result<InMemoryVectorStore>
         }
     }
     match snapshot {
-        Some(path) => {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            InMemoryVectorStore::with_snapshot(path)
-        }
+        Some(path) => snapshot_store(path),
         None => Ok(InMemoryVectorStore::new()),
     }
+}
+
+/// An in-memory vector store loaded from, and saved (debounced) to, the
+/// snapshot file at `path`.
+fn snapshot_store(path: PathBuf) -> Result<InMemoryVectorStore> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    InMemoryVectorStore::builder()
+        .snapshot(path)
+        .snapshot_debounce(SNAPSHOT_DEBOUNCE)
+        .build()
 }
 
 /// The key-value URL and the setting it came from (`None`: the default).
@@ -198,11 +228,14 @@ pub(crate) async fn key_value(
 ///
 /// `PLUGBAY_MEMORY` decides; when it is unset, a configured `MEM0_API_KEY`
 /// means Mem0 (as the seed application did), when this build has it.
+/// The local engine keeps its history in [`MEMORY_HISTORY_FILE`] when
+/// `durable_history` (the vectors persist to a snapshot), else in memory.
 pub(crate) async fn memory(
     settings: &Settings,
     chat: &DynChatModel,
     embedder: &DynEmbeddingModel,
     vectors: &DynVectorStore,
+    durable_history: bool,
 ) -> Result<Selected<DynMemory>> {
     let requested = settings
         .get(keys::MEMORY)
@@ -232,15 +265,26 @@ pub(crate) async fn memory(
         tracing::warn!(concern = "memory", "{warning}");
         note = Some(warning);
     }
+    let (history, history_note) = if durable_history {
+        let path = data_dir(settings)?.join(MEMORY_HISTORY_FILE);
+        let history = JsonlHistory::open(&path).map_err(|e| named(e, keys::DATA_DIR))?;
+        let shown = path.display().to_string();
+        let history: DynHistoryStore = Arc::new(history);
+        (history, shown)
+    } else {
+        let history: DynHistoryStore = Arc::new(InMemoryHistory::new());
+        (history, "in memory".to_owned())
+    };
     let engine = LocalMemory::builder()
         .chat_model(chat.clone())
         .embedding_model(embedder.clone())
         .vector_store(vectors.clone())
         .collection(MEMORY_COLLECTION)
+        .history_store(history)
         .build()?;
     let memory: DynMemory = Arc::new(engine);
     let mut text = format!(
-        "in-process engine over llm={}, embeddings={}, vectors={}",
+        "in-process engine over llm={}, embeddings={}, vectors={}, history {history_note}",
         chat.provider(),
         embedder.provider(),
         vectors.backend()

@@ -13,6 +13,20 @@ use plugbay_storage::{InMemoryStore, ObjectStoreExt as _};
 use super::*;
 use crate::keys;
 
+/// Test settings: unless a test picks the vectors or a data folder, the
+/// vectors stay in memory (the default persists them under `./data`, a
+/// folder every such test would share).
+pub(super) fn test_settings<K: Into<String>, V: Into<String>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Settings {
+    let settings = Settings::from_map(pairs);
+    if settings.contains(keys::DATA_DIR) || settings.contains(keys::VECTOR_URL) {
+        settings
+    } else {
+        settings.with(keys::VECTOR_URL, "memory://")
+    }
+}
+
 fn temp_settings(dir: &tempfile::TempDir) -> Settings {
     Settings::from_map([(keys::DATA_DIR, dir.path().to_str().unwrap())])
 }
@@ -84,11 +98,84 @@ async fn empty_settings_choose_every_embedded_default() {
     }
 }
 
+#[tokio::test]
+async fn embedded_default_memories_and_history_survive_a_restart() {
+    use plugbay_llm::Message;
+    use plugbay_memory::{AddOptions, Memory as _, MemoryEventKind, Scope, SearchOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = temp_settings(&dir);
+    let scope = Scope::user("u1");
+    let p = Providers::from_settings(&settings).await.unwrap();
+    let note = line(&p, Concern::Vectors).note.unwrap();
+    assert!(note.contains(stores::VECTOR_SNAPSHOT_FILE), "{note}");
+    let note = line(&p, Concern::Memory).note.unwrap();
+    assert!(note.contains(stores::MEMORY_HISTORY_FILE), "{note}");
+    let added = p
+        .memory()
+        .add(
+            &[Message::user("I keep bees in Ghent")],
+            &scope,
+            AddOptions::new().infer(false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 1);
+    let id = added[0].memory_id.clone();
+    p.flush(Duration::from_secs(5)).await.unwrap();
+    drop(p);
+    assert!(dir.path().join(stores::VECTOR_SNAPSHOT_FILE).is_file());
+    assert!(dir.path().join(stores::MEMORY_HISTORY_FILE).is_file());
+
+    let again = Providers::from_settings(&settings).await.unwrap();
+    let item = again.memory().get(&id).await.unwrap();
+    assert_eq!(item.text, "I keep bees in Ghent");
+    let found = again
+        .memory()
+        .search("bees", &scope, SearchOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(found.first().map(|m| m.item.id.as_str()), Some(id.as_str()));
+    let history = again.memory().history(&id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].event, MemoryEventKind::Add);
+    assert_eq!(history[0].new_text.as_deref(), Some("I keep bees in Ghent"));
+}
+
+#[tokio::test]
+async fn an_explicit_memory_vector_url_keeps_vectors_and_history_in_memory() {
+    use plugbay_llm::Message;
+    use plugbay_memory::{AddOptions, Memory as _, Page, Scope};
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = temp_settings(&dir).with(keys::VECTOR_URL, "memory://");
+    let scope = Scope::user("u1");
+    let p = Providers::from_settings(&settings).await.unwrap();
+    let note = line(&p, Concern::Memory).note.unwrap();
+    assert!(note.contains("history in memory"), "{note}");
+    p.memory()
+        .add(
+            &[Message::user("I keep bees in Ghent")],
+            &scope,
+            AddOptions::new().infer(false),
+        )
+        .await
+        .unwrap();
+    p.flush(Duration::from_secs(5)).await.unwrap();
+    drop(p);
+    assert!(!dir.path().join(stores::VECTOR_SNAPSHOT_FILE).exists());
+    assert!(!dir.path().join(stores::MEMORY_HISTORY_FILE).exists());
+
+    let again = Providers::from_settings(&settings).await.unwrap();
+    let page = again.memory().list(&scope, Page::default()).await.unwrap();
+    assert!(page.items.is_empty());
+}
+
 #[test]
 fn data_dir_defaults_to_dot_data_under_the_current_directory() {
     let dir = select::data_dir(&Settings::default()).unwrap();
     assert_eq!(dir, std::env::current_dir().unwrap().join("./data"));
-    let abs = Settings::from_map([(keys::DATA_DIR, "/srv/plugbay")]);
+    let abs = test_settings([(keys::DATA_DIR, "/srv/plugbay")]);
     assert_eq!(
         select::data_dir(&abs).unwrap(),
         std::path::PathBuf::from("/srv/plugbay")
@@ -109,7 +196,7 @@ async fn unknown_schemes_and_names_are_config_errors_naming_the_setting() {
     ] {
         // Storage in memory (unless it is the setting under test), so that
         // a test never writes into ./data.
-        let settings = Settings::from_map([(keys::STORAGE_URL, "memory://")]).with(key, value);
+        let settings = test_settings([(keys::STORAGE_URL, "memory://")]).with(key, value);
         let err = Providers::from_settings(&settings)
             .await
             .map(|_| ())
@@ -122,7 +209,7 @@ async fn unknown_schemes_and_names_are_config_errors_naming_the_setting() {
 #[tokio::test]
 async fn planned_backends_are_unsupported_and_name_the_setting() {
     // No feature builds a document store other than memory yet.
-    let settings = Settings::from_map([(keys::DOCS_URL, "postgres://app@127.0.0.1/app")]);
+    let settings = test_settings([(keys::DOCS_URL, "postgres://app@127.0.0.1/app")]);
     let err = ProvidersBuilder::from_settings(&settings)
         .storage(Arc::new(InMemoryStore::new()))
         .build()
@@ -136,7 +223,7 @@ async fn planned_backends_are_unsupported_and_name_the_setting() {
 #[tokio::test]
 async fn cache_url_wins_over_the_seeds_redis_url() {
     // Port 1 answers nothing: this only holds if REDIS_URL is never used.
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::REDIS_URL, "redis://127.0.0.1:1"),
         (keys::CACHE_URL, "memory://"),
     ]);
@@ -194,7 +281,7 @@ async fn a_backend_outside_this_build_is_unsupported_naming_setting_and_feature(
             continue;
         }
         checked += 1;
-        let settings = Settings::from_map([(keys::STORAGE_URL, "memory://")]).with(key, value);
+        let settings = test_settings([(keys::STORAGE_URL, "memory://")]).with(key, value);
         let err = Providers::from_settings(&settings)
             .await
             .map(|_| ())
@@ -211,7 +298,7 @@ async fn a_backend_outside_this_build_is_unsupported_naming_setting_and_feature(
 async fn keys_of_backends_outside_this_build_are_noted_not_fatal() {
     // A seed `.env` with every key still starts: each unbuilt backend its
     // key points at falls back to the embedded default with a note.
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::OPENAI_API_KEY, "sk-test-not-a-real-key-000000000000"),
         (keys::HF_TOKEN, "hf_test_not_a_real_token"),
@@ -247,7 +334,7 @@ async fn keys_of_backends_outside_this_build_are_noted_not_fatal() {
 
 #[tokio::test]
 async fn an_explicit_mock_wins_over_keys_and_bad_names_fail() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::OPENAI_API_KEY, "sk-test-not-a-real-key-000000000000"),
         (keys::LLM, "MOCK"),
@@ -263,7 +350,7 @@ async fn an_explicit_mock_wins_over_keys_and_bad_names_fail() {
         (keys::LLM, "ftp://model"),
         (keys::VECTOR_URL, "memory://?colour=red"),
     ] {
-        let settings = Settings::from_map([(keys::STORAGE_URL, "memory://")]).with(key, value);
+        let settings = test_settings([(keys::STORAGE_URL, "memory://")]).with(key, value);
         let err = Providers::from_settings(&settings).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{key}={value}: {err}");
         assert!(err.to_string().contains(key), "{err}");
@@ -273,7 +360,7 @@ async fn an_explicit_mock_wins_over_keys_and_bad_names_fail() {
 #[tokio::test]
 async fn an_override_wins_over_settings() {
     // The setting is broken, but the override means it is never read.
-    let settings = Settings::from_map([(keys::STORAGE_URL, "ftp://nope")]);
+    let settings = test_settings([(keys::STORAGE_URL, "ftp://nope")]);
     let store = Arc::new(InMemoryStore::new());
     let p = ProvidersBuilder::from_settings(&settings)
         .storage(store.clone())
@@ -292,7 +379,7 @@ async fn an_override_wins_over_settings() {
 #[tokio::test]
 async fn jwt_secret_is_used_and_validated() {
     let secret = "a-configured-secret-that-is-long-enough-0123";
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         ("MY_SECRET", secret),
         (keys::JWT_SECRET, "env://MY_SECRET"),
@@ -322,7 +409,7 @@ async fn jwt_secret_is_used_and_validated() {
         .unwrap();
     assert_eq!(who.subject, "u1");
 
-    let short = Settings::from_map([
+    let short = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::JWT_SECRET, "short"),
     ]);
@@ -334,7 +421,7 @@ async fn jwt_secret_is_used_and_validated() {
 
 #[tokio::test]
 async fn webhook_secrets_enable_verifiers() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::STRIPE_WEBHOOK_SECRET, "whsec_test"),
         (keys::GITHUB_WEBHOOK_SECRET, "gh-secret"),
@@ -394,7 +481,7 @@ impl KeyValue for DownKeyValue {
 
 #[tokio::test]
 async fn readiness_reports_a_backend_that_does_not_answer() {
-    let p = ProvidersBuilder::from_settings(&Settings::default())
+    let p = ProvidersBuilder::from_settings(&test_settings::<&str, &str>([]))
         .storage(Arc::new(InMemoryStore::new()))
         .key_value(Arc::new(DownKeyValue))
         .build()
@@ -421,10 +508,10 @@ async fn readiness_reports_a_backend_that_does_not_answer() {
 #[tokio::test]
 async fn auth_override_without_issuer_means_no_local_login() {
     let kv: plugbay_cache::DynKeyValue = Arc::new(InMemoryKeyValue::new());
-    let base = Providers::from_settings(&Settings::from_map([(keys::STORAGE_URL, "memory://")]))
+    let base = Providers::from_settings(&test_settings([(keys::STORAGE_URL, "memory://")]))
         .await
         .unwrap();
-    let p = ProvidersBuilder::from_settings(&Settings::default())
+    let p = ProvidersBuilder::from_settings(&test_settings::<&str, &str>([]))
         .storage(Arc::new(InMemoryStore::new()))
         .key_value(kv)
         .auth(None, base.token_verifier().clone())

@@ -12,6 +12,7 @@ use plugbay_core::{ErrorKind, Settings};
 use plugbay_llm::{HashingEmbedder, Message};
 use plugbay_memory::{AddOptions, Memory as _, Scope, SearchOptions};
 
+use super::tests::test_settings;
 use super::*;
 use crate::keys;
 
@@ -39,7 +40,7 @@ fn status(statuses: &[ConcernStatus], concern: Concern) -> ConcernStatus {
 #[tokio::test]
 async fn a_persisted_memory_collection_of_another_size_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::DATA_DIR, dir.path().to_str().unwrap()),
         (keys::STORAGE_URL, "memory://"),
         (keys::VECTOR_URL, "memory://?snapshot=vectors/memories.snap"),
@@ -107,7 +108,7 @@ mod openai {
     }
 
     fn settings(server: &MockServer) -> Settings {
-        Settings::from_map([
+        test_settings([
             (keys::STORAGE_URL, "memory://".to_owned()),
             (keys::OPENAI_API_KEY, KEY.to_owned()),
             ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
@@ -191,8 +192,7 @@ mod openai {
 
     #[tokio::test]
     async fn openai_without_a_key_is_a_config_error_naming_the_setting() {
-        let settings =
-            Settings::from_map([(keys::STORAGE_URL, "memory://"), (keys::LLM, "openai")]);
+        let settings = test_settings([(keys::STORAGE_URL, "memory://"), (keys::LLM, "openai")]);
         let err = Providers::from_settings(&settings).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{err}");
         assert!(err.to_string().contains(keys::LLM), "{err}");
@@ -329,7 +329,7 @@ mod openai {
 #[cfg(feature = "huggingface")]
 #[tokio::test]
 async fn hf_token_selects_hugging_face_when_no_openai_key() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::HF_TOKEN, "hf_test_not_a_real_token"),
     ]);
@@ -356,7 +356,7 @@ async fn mem0_is_selected_by_name_and_probed_with_its_ping() {
         .expect(1)
         .mount(&server)
         .await;
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://".to_owned()),
         (keys::MEMORY, "mem0".to_owned()),
         (keys::MEM0_API_KEY, "m0-test-key".to_owned()),
@@ -370,7 +370,7 @@ async fn mem0_is_selected_by_name_and_probed_with_its_ping() {
     );
     assert!(status(&p.readiness().await, Concern::Memory).ready);
 
-    let err = Providers::from_settings(&Settings::from_map([
+    let err = Providers::from_settings(&test_settings([
         (keys::STORAGE_URL, "memory://"),
         (keys::MEMORY, "mem0"),
     ]))
@@ -383,7 +383,7 @@ async fn mem0_is_selected_by_name_and_probed_with_its_ping() {
 #[cfg(feature = "s3")]
 #[tokio::test]
 async fn s3_urls_read_aws_settings_including_secret_references() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (
             keys::STORAGE_URL,
             "s3://uploads?endpoint=http://127.0.0.1:1&path_style=true",
@@ -407,7 +407,7 @@ async fn s3_urls_read_aws_settings_including_secret_references() {
 #[cfg(feature = "qdrant")]
 #[tokio::test]
 async fn qdrant_urls_build_a_qdrant_store_probed_by_readiness() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         (keys::STORAGE_URL, "memory://"),
         (
             keys::VECTOR_URL,
@@ -454,7 +454,7 @@ mod redis {
             hex::encode(rand::random::<[u8; 6]>())
         );
         let sep = if url.contains('?') { '&' } else { '?' };
-        let settings = Settings::from_map([
+        let settings = test_settings([
             (keys::STORAGE_URL, "memory://".to_owned()),
             (keys::REDIS_URL, format!("{url}{sep}prefix={prefix}")),
             (
@@ -529,7 +529,7 @@ mod redis {
 #[cfg(feature = "cloudinary")]
 #[tokio::test]
 async fn cloudinary_urls_may_come_through_a_secret_reference() {
-    let settings = Settings::from_map([
+    let settings = test_settings([
         ("CLOUDINARY_URL", "cloudinary://key:secret@demo"),
         (keys::STORAGE_URL, "env://CLOUDINARY_URL"),
     ]);

@@ -125,7 +125,8 @@ async fn dev_login_is_404_when_disabled_or_without_a_local_issuer() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
     let base = providers(&[]).await;
-    let external = ProvidersBuilder::from_settings(&Settings::default())
+    let settings = Settings::from_map([("PLUGBAY_VECTOR_URL", "memory://")]);
+    let external = ProvidersBuilder::from_settings(&settings)
         .storage(Arc::new(InMemoryStore::new()))
         .auth(None, base.token_verifier().clone())
         .build()

@@ -249,7 +249,10 @@ async fn chat_refuses_bad_conversations() {
 }
 
 async fn app_with_mock(mock: std::sync::Arc<plugbay::llm::MockChatModel>) -> axum::Router {
-    let settings = plugbay::core::Settings::from_map([("PLUGBAY_STORAGE_URL", "memory://")]);
+    let settings = plugbay::core::Settings::from_map([
+        ("PLUGBAY_STORAGE_URL", "memory://"),
+        ("PLUGBAY_VECTOR_URL", "memory://"),
+    ]);
     let providers = plugbay::ProvidersBuilder::from_settings(&settings)
         .chat_model(mock)
         .build()

@@ -16,8 +16,11 @@ pub const GITHUB_SECRET: &str = "github-route-tests-secret";
 
 /// Providers on in-memory storage with the test webhook secrets.
 pub async fn providers(extra: &[(&str, &str)]) -> Providers {
+    // Nothing on disk: the default vectors and memory history would
+    // persist under ./data, shared by every test.
     let mut settings = Settings::from_map([
         ("PLUGBAY_STORAGE_URL", "memory://"),
+        ("PLUGBAY_VECTOR_URL", "memory://"),
         ("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET),
         ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
     ]);

@@ -6,6 +6,8 @@ pub mod conformance;
 pub mod error;
 pub mod http;
 pub mod redact;
+#[cfg(feature = "conformance")]
+pub mod test_servers;
 
 pub use config::{
     DynSecretSource, EnvSecretSource, FileSecretSource, SecretRef, SecretResolver, SecretSource,

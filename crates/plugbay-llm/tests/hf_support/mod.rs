@@ -3,16 +3,12 @@
 //! deterministic embedding stub.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use plugbay_core::Error;
 use plugbay_core::http::{HttpClient, RecordingSleeper, RetryPolicy};
 use plugbay_llm::HashingEmbedder;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use wiremock::{Request, Respond, ResponseTemplate};
 
 pub const TOKEN: &str = "hf_test_token_123";
@@ -40,42 +36,8 @@ pub fn attempts(err: &Error) -> Option<u32> {
     context(err, "attempts").and_then(|v| v.parse().ok())
 }
 
-/// A server that resets every connection; returns its address and a
-/// connection counter.
-pub async fn resetting_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            #[allow(deprecated)]
-            let _ = stream.set_linger(Some(Duration::ZERO));
-            drop(stream);
-        }
-    });
-    (format!("http://{addr}"), accepted)
-}
-
-/// A server that answers every request with `head` and `body` and closes
-/// (use a content-length larger than the body for a truncated body).
-pub async fn raw_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 8192];
-            let _ = stream.read(&mut buf).await;
-            let _ = stream.write_all(response).await;
-            let _ = stream.shutdown().await;
-        }
-    });
-    (format!("http://{addr}"), accepted)
-}
+/// The shared misbehaving servers (reset, raw answers).
+pub use plugbay_core::test_servers::{raw_server, resetting_server};
 
 /// Answers `{"inputs": [...]}` with hashing-embedder vectors, as
 /// sentence vectors or as two token vectors per input whose mean is the

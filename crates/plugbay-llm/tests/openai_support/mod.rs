@@ -4,15 +4,12 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicUsize;
 
 use plugbay_core::Error;
 use plugbay_core::http::{HttpClient, RecordingSleeper};
 use plugbay_llm::openai::{OpenAiBuilder, OpenAiClient};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use wiremock::{Request, Respond, ResponseTemplate};
 
 pub const KEY: &str = "sk-test-key-0123456789";
@@ -341,40 +338,14 @@ pub fn vector(text: &str, dims: usize) -> Vec<f32> {
     v.iter().map(|x| x / norm).collect()
 }
 
-/// A server that reads each request and resets the connection; returns
-/// its `http://` base and the number of connections it saw.
+/// See `plugbay_core::test_servers::resetting_server`; the base ends in `/v1`.
 pub async fn resetting_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
-            #[allow(deprecated)]
-            let _ = socket.set_linger(Some(Duration::ZERO));
-            drop(socket);
-        }
-    });
-    (format!("http://{addr}/v1"), seen)
+    let (base, seen) = plugbay_core::test_servers::resetting_server().await;
+    (format!("{base}/v1"), seen)
 }
 
-/// A server that answers every request with `raw` bytes and closes.
+/// See `plugbay_core::test_servers::raw_server`; the base ends in `/v1`.
 pub async fn raw_server(raw: &'static [u8]) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
-            let _ = socket.write_all(raw).await;
-            let _ = socket.shutdown().await;
-        }
-    });
-    (format!("http://{addr}/v1"), seen)
+    let (base, seen) = plugbay_core::test_servers::raw_server(raw).await;
+    (format!("{base}/v1"), seen)
 }

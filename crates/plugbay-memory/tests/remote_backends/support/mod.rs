@@ -8,15 +8,12 @@ pub mod qdrant_stub;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use plugbay_core::Error;
 use plugbay_core::http::RecordingSleeper;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
@@ -75,42 +72,8 @@ pub async fn hits(server: &MockServer, verb: &str, route: &str) -> usize {
         .count()
 }
 
-/// A server that reads each request and then resets the connection.
-pub async fn resetting_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
-            #[allow(deprecated)]
-            let _ = socket.set_linger(Some(Duration::ZERO));
-            drop(socket);
-        }
-    });
-    (format!("http://{addr}"), seen)
-}
-
-/// A server that answers every request with `raw` bytes and closes.
-pub async fn raw_server(raw: &'static [u8]) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
-            let _ = socket.write_all(raw).await;
-            let _ = socket.shutdown().await;
-        }
-    });
-    (format!("http://{addr}"), seen)
-}
+/// The shared misbehaving servers (reset, raw answers).
+pub use plugbay_core::test_servers::{raw_server, resetting_server};
 
 /// One backend call under test: given a base URL and a sleeper, run an
 /// operation that hits `route` (after any setup calls the stub answers).

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use plugbay_core::http::RetryPolicy;
 use plugbay_core::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -50,6 +51,9 @@ pub struct PipelineConfig {
     /// The longest backoff, and the longest `retry_after` honoured.
     /// Default 60 s.
     pub max_backoff: Duration,
+    /// Up to this fraction is taken off each backoff at random, so many
+    /// instances that failed together do not retry together. Default 0.25.
+    pub jitter: f64,
 }
 
 impl Default for PipelineConfig {
@@ -62,6 +66,7 @@ impl Default for PipelineConfig {
             max_retries: 3,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            jitter: 0.25,
         }
     }
 }
@@ -114,11 +119,20 @@ impl PipelineConfig {
         self
     }
 
+    /// Set [`PipelineConfig::jitter`] (clamped to `0.0..=1.0`).
+    pub fn jitter(mut self, fraction: f64) -> PipelineConfig {
+        self.jitter = fraction;
+        self
+    }
+
+    /// The same exponential, jittered schedule as every HTTP call
+    /// (`plugbay_core::http::RetryPolicy`).
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt);
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        RetryPolicy::default()
+            .initial_backoff(self.initial_backoff)
+            .max_backoff(self.max_backoff)
+            .jitter(self.jitter)
+            .backoff(attempt)
     }
 }
 

@@ -63,6 +63,7 @@ fn config() -> PipelineConfig {
         .max_batch(10)
         .max_delay(Duration::from_secs(1))
         .initial_backoff(Duration::from_millis(100))
+        .jitter(0.0)
 }
 
 const LONG: Duration = Duration::from_secs(600);
@@ -221,4 +222,23 @@ fn needs_a_runtime_and_sane_config() {
             BatchPipeline::<u32>::new(RecordingSink::default(), config().capacity(0)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
     });
+}
+
+#[test]
+fn backoff_is_jittered_below_the_doubling_schedule() {
+    let cfg = PipelineConfig::new()
+        .initial_backoff(Duration::from_millis(400))
+        .max_backoff(Duration::from_secs(2));
+    for attempt in 0..6u32 {
+        let full = Duration::from_millis(400)
+            .saturating_mul(2u32.pow(attempt))
+            .min(Duration::from_secs(2));
+        for _ in 0..50 {
+            let wait = cfg.backoff(attempt);
+            assert!(wait <= full, "attempt {attempt}: {wait:?} > {full:?}");
+            assert!(wait >= full.mul_f64(0.75), "attempt {attempt}: {wait:?}");
+        }
+    }
+    let exact = cfg.jitter(0.0);
+    assert_eq!(exact.backoff(1), Duration::from_millis(800));
 }

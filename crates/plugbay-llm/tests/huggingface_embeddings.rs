@@ -317,6 +317,11 @@ async fn cold_start_is_retryable_unavailable_with_the_estimate() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
     assert_eq!(err.status(), Some(503));
     assert_eq!(attempts(&err), Some(3));
+    // The body's estimate is waited, not the short backoff.
+    assert_eq!(
+        sleeper.waits(),
+        vec![Duration::from_secs(20), Duration::from_secs(20)]
+    );
 
     // A cold start that warms up within the retries succeeds.
     let server = MockServer::start().await;
@@ -333,7 +338,7 @@ async fn cold_start_is_retryable_unavailable_with_the_estimate() {
             .await
             .is_ok()
     );
-    assert_eq!(sleeper.waits().len(), 1);
+    assert_eq!(sleeper.waits(), vec![Duration::from_millis(1500)]);
 }
 
 #[tokio::test]

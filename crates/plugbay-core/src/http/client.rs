@@ -241,8 +241,9 @@ impl HttpClient {
     ///   with `x-should-retry: true`. Never retried: `x-should-retry: false`,
     ///   [`ErrorKind::QuotaExceeded`], and a non-idempotent call once the
     ///   request was sent (see [`Call::idempotent`]).
-    /// - Waits: `retry-after-ms` / `Retry-After` when above 0 and within
-    ///   `max_server_wait` (a longer request stops retrying), else the
+    /// - Waits: `retry-after-ms` / `Retry-After` (or, without either, a
+    ///   `retry_after` the error mapper read from the body) when above 0 and
+    ///   within `max_server_wait` (a longer request stops retrying), else the
     ///   backoff. Retrying stops after `max_retries` or when the next wait
     ///   would overrun the budget; the last error is returned with a
     ///   `gave_up` context saying why.
@@ -457,7 +458,10 @@ impl HttpClient {
         headers: &HeaderMap,
         transient: bool,
     ) -> Failure {
-        let server_wait = headers::parse_retry_after(headers, SystemTime::now());
+        // A wait the provider put in its body (Hugging Face's cold-start
+        // `estimated_time`), read by the error mapper, counts like a header.
+        let server_wait =
+            headers::parse_retry_after(headers, SystemTime::now()).or(error.retry_after());
         let should_retry = headers::should_retry_header(headers);
         let mut error = decorate(decorate_basic(error, call), status, headers);
         if let Some(wait) = server_wait

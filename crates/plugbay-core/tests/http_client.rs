@@ -509,3 +509,36 @@ async fn streaming_send_returns_the_unread_response() {
     assert_eq!(response.text().await.unwrap(), "ok");
     assert_eq!(sleeper.waits(), vec![ms(500)]);
 }
+
+/// Records the length of the error body the client handed to the mapper.
+#[derive(Debug, Default)]
+struct BodyLengthMapper(Arc<AtomicUsize>);
+
+impl plugbay_core::http::ErrorMapper for BodyLengthMapper {
+    fn map_error(&self, r: &plugbay_core::http::ResponseParts<'_>) -> Error {
+        self.0.store(r.body.len(), Ordering::SeqCst);
+        Error::from_http(r.status.as_u16(), None, "mapped")
+    }
+}
+
+#[tokio::test]
+async fn a_huge_error_body_is_capped_before_mapping() {
+    let server = MockServer::start().await;
+    Mock::given(path("/r"))
+        .respond_with(ResponseTemplate::new(400).set_body_bytes(vec![b'x'; 4 * 1024 * 1024]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let sleeper = RecordingSleeper::new();
+    let url = format!("{}/r", server.uri());
+    let err = client(&sleeper)
+        .execute(
+            &Call::new("test", "get").with_error_mapper(BodyLengthMapper(seen.clone())),
+            |http| http.get(&url),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(seen.load(Ordering::SeqCst), 64 * 1024);
+}

@@ -422,7 +422,12 @@ impl HttpClient {
             return Ok(Success::Streaming(response));
         }
         let headers = response.headers().clone();
-        let body = match response.bytes().await {
+        let read = if status.is_success() {
+            response.bytes().await
+        } else {
+            read_error_body(response).await
+        };
+        let body = match read {
             Ok(body) => body,
             Err(e) if status.is_success() => {
                 let mut failure = transport_failure(e, call);
@@ -521,4 +526,22 @@ fn decorate(mut error: Error, status: StatusCode, headers: &HeaderMap) -> Error 
         error = error.with_context(name, value);
     }
     error
+}
+
+/// The most of an error body kept for the error mapper: provider error
+/// bodies are small, and a misbehaving peer must not make us buffer an
+/// unbounded answer just to report a failure.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Read an error response's body, keeping at most [`MAX_ERROR_BODY`] bytes.
+async fn read_error_body(mut response: reqwest::Response) -> reqwest::Result<bytes::Bytes> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY {
+            break;
+        }
+    }
+    Ok(body.freeze())
 }

@@ -504,3 +504,41 @@ async fn github_errors_in_200_bodies_are_errors() {
     let id = gh.user(&SecretString::from("t")).await.unwrap();
     assert!(id.email.is_none() && !id.email_verified);
 }
+
+#[tokio::test]
+async fn github_passes_the_oauth_provider_conformance_suite() {
+    let (server, gh) = github().await;
+    // GitHub refuses a bad refresh token with an error inside a 200.
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": "bad_refresh_token",
+            "error_description": "The refresh token passed is incorrect or expired."
+        })))
+        .mount(&server)
+        .await;
+    plugbay_auth::conformance::oauth::run_all(&gh).await;
+}
+
+#[tokio::test]
+async fn auth0_login_passes_the_oauth_provider_conformance_suite() {
+    let server = auth0_stub().await;
+    // Auth0 refuses a bad refresh token with 403 invalid_grant.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "Unknown or invalid refresh token."
+        })))
+        .mount(&server)
+        .await;
+    let auth0 = Auth0Builder::default()
+        .base_url(server.uri())
+        .audience("https://api.example.com")
+        .client("cid", SecretString::from("csecret"))
+        .redirect_uri("http://localhost/cb")
+        .build()
+        .unwrap();
+    let login = auth0.login().unwrap();
+    plugbay_auth::conformance::oauth::run_all(&login).await;
+}

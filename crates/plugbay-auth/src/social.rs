@@ -95,6 +95,18 @@ impl SocialLogin {
         self
     }
 
+    /// The ids of the login providers, sorted.
+    pub fn provider_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Whether `provider` is one of the login providers.
+    pub fn has_provider(&self, provider: &str) -> bool {
+        self.providers.contains_key(provider)
+    }
+
     fn get(&self, provider: &str) -> Result<&DynOAuthProvider> {
         self.providers.get(provider).ok_or_else(|| {
             Error::new(ErrorKind::NotFound, "unknown login provider")
@@ -189,6 +201,8 @@ mod tests {
             "state is single use"
         );
 
+        assert_eq!(login.provider_ids(), ["google"]);
+        assert!(login.has_provider("google") && !login.has_provider("nope"));
         let second = login
             .begin("google", AuthorizeRequest::new())
             .await

@@ -114,6 +114,52 @@ pub const JWT_ISSUER: &str = "PLUGBAY_JWT_ISSUER";
 pub const JWT_AUDIENCE: &str = "PLUGBAY_JWT_AUDIENCE";
 /// Lifetime of local access tokens, e.g. `15m` (default: the issuer's).
 pub const JWT_ACCESS_TTL: &str = "PLUGBAY_JWT_ACCESS_TTL";
+/// Which access tokens `/v1` accepts: `local` (tokens this process
+/// issues) or `auth0` (Auth0 access tokens for [`AUTH0_AUDIENCE`] too;
+/// the default when [`AUTH0_DOMAIN`] is set).
+pub const AUTH: &str = "PLUGBAY_AUTH";
+/// Auth0 tenant domain (`tenant.eu.auth0.com`; an `http://` URL is taken
+/// as the base URL of a local stub). The Auth0 backend also reads
+/// `AUTH0_CLIENT_SECRET`, `AUTH0_REDIRECT_URI` and `AUTH0_ROLES_CLAIM`.
+pub const AUTH0_DOMAIN: &str = "AUTH0_DOMAIN";
+/// The API audience Auth0 access tokens must carry (required in `auth0`
+/// mode).
+pub const AUTH0_AUDIENCE: &str = "AUTH0_AUDIENCE";
+/// Auth0 application client id: enables login through Auth0
+/// (`/auth/login/auth0`).
+pub const AUTH0_CLIENT_ID: &str = "AUTH0_CLIENT_ID";
+/// Where browsers reach this server (default `http://localhost:8080`):
+/// login callbacks are `{PLUGBAY_PUBLIC_URL}/auth/callback/{provider}`.
+pub const PUBLIC_URL: &str = "PLUGBAY_PUBLIC_URL";
+/// Google OAuth client id: enables Google login (with
+/// [`GOOGLE_CLIENT_SECRET`]; discovery at start-up).
+pub const GOOGLE_CLIENT_ID: &str = "GOOGLE_CLIENT_ID";
+/// Google OAuth client secret.
+pub const GOOGLE_CLIENT_SECRET: &str = "GOOGLE_CLIENT_SECRET";
+/// Microsoft Entra application id: enables Microsoft login (with
+/// [`MICROSOFT_CLIENT_SECRET`]).
+pub const MICROSOFT_CLIENT_ID: &str = "MICROSOFT_CLIENT_ID";
+/// Microsoft client secret.
+pub const MICROSOFT_CLIENT_SECRET: &str = "MICROSOFT_CLIENT_SECRET";
+/// Microsoft tenant id, or `common` / `organizations` (default `common`).
+pub const MICROSOFT_TENANT: &str = "MICROSOFT_TENANT";
+/// Comma-separated tenant ids accepted when [`MICROSOFT_TENANT`] is
+/// multi-tenant (required then).
+pub const MICROSOFT_ALLOWED_TENANTS: &str = "MICROSOFT_ALLOWED_TENANTS";
+/// GitHub OAuth app client id: enables GitHub login (with
+/// [`GITHUB_CLIENT_SECRET`]).
+pub const GITHUB_CLIENT_ID: &str = "GITHUB_CLIENT_ID";
+/// GitHub OAuth app client secret.
+pub const GITHUB_CLIENT_SECRET: &str = "GITHUB_CLIENT_SECRET";
+/// Issuer URL of any other OpenID Connect provider: enables its login
+/// (discovery at start-up) with [`OIDC_CLIENT_ID`].
+pub const OIDC_ISSUER: &str = "OIDC_ISSUER";
+/// Client id at [`OIDC_ISSUER`].
+pub const OIDC_CLIENT_ID: &str = "OIDC_CLIENT_ID";
+/// Client secret at [`OIDC_ISSUER`] (optional: PKCE-only public client).
+pub const OIDC_CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
+/// The login route name of [`OIDC_ISSUER`] (default `oidc`).
+pub const OIDC_PROVIDER_NAME: &str = "OIDC_PROVIDER_NAME";
 /// Document store URL: `memory://` (later `postgres://`, `mongodb://`).
 pub const DOCS_URL: &str = "PLUGBAY_DOCS_URL";
 /// Telemetry backend by name: `tracing` (later `sentry`, `datadog`, ...).
@@ -147,6 +193,23 @@ pub const ALL: &[&str] = &[
     JWT_ISSUER,
     JWT_AUDIENCE,
     JWT_ACCESS_TTL,
+    AUTH,
+    AUTH0_DOMAIN,
+    AUTH0_AUDIENCE,
+    AUTH0_CLIENT_ID,
+    PUBLIC_URL,
+    GOOGLE_CLIENT_ID,
+    GOOGLE_CLIENT_SECRET,
+    MICROSOFT_CLIENT_ID,
+    MICROSOFT_CLIENT_SECRET,
+    MICROSOFT_TENANT,
+    MICROSOFT_ALLOWED_TENANTS,
+    GITHUB_CLIENT_ID,
+    GITHUB_CLIENT_SECRET,
+    OIDC_ISSUER,
+    OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET,
+    OIDC_PROVIDER_NAME,
     DOCS_URL,
     TELEMETRY,
     SENTRY_DSN,

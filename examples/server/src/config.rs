@@ -6,8 +6,12 @@ use plugbay::telemetry::{LogConfig, LogFormat};
 /// Listen address (default `127.0.0.1:8080`; port 0 picks a free port).
 pub const ADDR: &str = "PLUGBAY_ADDR";
 /// Whether `POST /auth/dev-login` is enabled when the local JWT is in use
-/// (default true).
+/// (default: on, unless an external identity provider such as Auth0 is
+/// trusted, where a dev login would be a way around it).
 pub const DEV_LOGIN: &str = "PLUGBAY_DEV_LOGIN";
+/// Where browsers reach the server (default `http://localhost:8080`); the
+/// login cookie is `Secure` when it is `https://`.
+pub const PUBLIC_URL: &str = "PLUGBAY_PUBLIC_URL";
 /// Requests per minute per user on `/v1` (default 600; 0 turns it off).
 pub const RATE_LIMIT_PER_MINUTE: &str = "PLUGBAY_RATE_LIMIT_PER_MINUTE";
 /// Largest JSON body (default 1 MiB).
@@ -30,8 +34,11 @@ const MIB: u64 = 1024 * 1024;
 pub struct ServerConfig {
     /// Where to listen.
     pub addr: String,
-    /// Whether dev login is enabled (it also needs the local JWT issuer).
-    pub dev_login: bool,
+    /// Whether dev login is enabled (it also needs the local JWT issuer);
+    /// `None`: on unless an external identity provider is trusted.
+    pub dev_login: Option<bool>,
+    /// Whether the login cookie is `Secure` (the public URL is https).
+    pub secure_cookies: bool,
     /// Requests per minute per user on `/v1`; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
     /// Largest JSON body in bytes.
@@ -46,7 +53,8 @@ impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             addr: "127.0.0.1:8080".to_owned(),
-            dev_login: true,
+            dev_login: None,
+            secure_cookies: false,
             rate_limit_per_minute: 600,
             max_body_bytes: MIB as usize,
             max_upload_bytes: 1024 * MIB,
@@ -64,7 +72,10 @@ impl ServerConfig {
                 .get(ADDR)
                 .map(|a| a.trim().to_owned())
                 .unwrap_or(defaults.addr),
-            dev_login: settings.get_bool(DEV_LOGIN)?.unwrap_or(defaults.dev_login),
+            dev_login: settings.get_bool(DEV_LOGIN)?.or(defaults.dev_login),
+            secure_cookies: settings
+                .get(PUBLIC_URL)
+                .is_some_and(|u| u.trim().starts_with("https://")),
             rate_limit_per_minute: settings
                 .get_parsed(RATE_LIMIT_PER_MINUTE)?
                 .unwrap_or(defaults.rate_limit_per_minute),
@@ -98,7 +109,7 @@ impl ServerConfig {
 
     /// Enable or disable dev login.
     pub fn with_dev_login(mut self, on: bool) -> ServerConfig {
-        self.dev_login = on;
+        self.dev_login = Some(on);
         self
     }
 }
@@ -184,7 +195,10 @@ mod tests {
         assert_eq!(config.max_body_bytes, 64 * 1024);
         assert_eq!(config.max_upload_bytes, 2 << 30);
         assert_eq!(config.rate_limit_per_minute, 0);
-        assert!(!config.dev_login);
+        assert_eq!(config.dev_login, Some(false));
+        assert!(!config.secure_cookies);
+        let https = Settings::from_map([(PUBLIC_URL, "https://app.example.com")]);
+        assert!(ServerConfig::from_settings(&https).unwrap().secure_cookies);
         for (key, value) in [
             (MAX_BODY_BYTES, "lots"),
             (RATE_LIMIT_PER_MINUTE, "-1"),

@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use plugbay::Providers;
+use plugbay::auth::axum::AuthCookie;
 use plugbay::cache::Quota;
 use plugbay::core::{Error, Result, Settings};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The per-user quota on `/v1`, `None` when rate limiting is off.
     pub quota: Option<Quota>,
+    /// Whether `POST /auth/dev-login` answers (the setting, or by default
+    /// on unless an external identity provider is trusted).
+    pub dev_login: bool,
 }
 
 impl AppState {
@@ -37,7 +41,11 @@ impl AppState {
     pub fn new(providers: Providers, config: ServerConfig) -> AppState {
         let quota = (config.rate_limit_per_minute > 0)
             .then(|| Quota::per_minute(config.rate_limit_per_minute));
+        let dev_login = config
+            .dev_login
+            .unwrap_or(providers.external_identity().is_none());
         AppState {
+            dev_login,
             providers: Arc::new(providers),
             config: Arc::new(config),
             quota,
@@ -75,10 +83,12 @@ pub fn build_app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::auth::router())
+        .merge(routes::login::router())
         .merge(routes::webhooks::router(state.config.max_webhook_bytes))
         .merge(v1)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::Extension(AuthCookie::new(routes::login::COOKIE)))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -108,7 +118,7 @@ pub async fn run(settings: Settings) -> Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let state = AppState::new(providers.clone(), config);
-    if state.providers.token_issuer().is_some() && state.config.dev_login {
+    if state.providers.token_issuer().is_some() && state.dev_login {
         tracing::warn!(
             "POST /auth/dev-login is enabled: anyone can log in as anyone (PLUGBAY_DEV_LOGIN=false turns it off)"
         );

@@ -31,7 +31,8 @@ pub struct Auth0Builder {
 impl Auth0Builder {
     /// Read `AUTH0_DOMAIN` (required), `AUTH0_AUDIENCE`, `AUTH0_CLIENT_ID`,
     /// `AUTH0_CLIENT_SECRET` (a secret; may be a secret reference),
-    /// `AUTH0_REDIRECT_URI` and `AUTH0_ROLES_CLAIM`.
+    /// `AUTH0_REDIRECT_URI` and `AUTH0_ROLES_CLAIM`. A domain given as an
+    /// `http://` URL is taken as the base URL (a local stub or emulator).
     pub async fn from_settings(settings: &Settings) -> Result<Auth0Builder> {
         let text = |k: &str| {
             settings
@@ -40,15 +41,17 @@ impl Auth0Builder {
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
+        let domain = settings.require("AUTH0_DOMAIN")?.trim().to_owned();
+        let base_url = domain.starts_with("http://").then(|| domain.clone());
         Ok(Auth0Builder {
             config: Auth0Config {
-                domain: settings.require("AUTH0_DOMAIN")?.trim().to_owned(),
+                domain,
                 audience: text("AUTH0_AUDIENCE"),
                 client_id: text("AUTH0_CLIENT_ID"),
                 client_secret: settings.secret("AUTH0_CLIENT_SECRET").await?,
                 redirect_uri: text("AUTH0_REDIRECT_URI"),
                 roles_claim: text("AUTH0_ROLES_CLAIM"),
-                base_url: None,
+                base_url,
             },
         })
     }
@@ -240,6 +243,21 @@ mod tests {
             auth0.login().unwrap_err().kind(),
             ErrorKind::Config,
             "no redirect URI"
+        );
+        let stub = Settings::from_map([("AUTH0_DOMAIN", "http://127.0.0.1:9/")]);
+        let stub = Auth0Builder::from_settings(&stub)
+            .await
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            stub.issuer(),
+            "http://127.0.0.1:9/",
+            "http:// is a base URL"
+        );
+        assert_eq!(
+            stub.metadata().jwks_uri,
+            "http://127.0.0.1:9/.well-known/jwks.json"
         );
         let missing = Settings::from_map([("AUTH0_AUDIENCE", "x")]);
         assert_eq!(

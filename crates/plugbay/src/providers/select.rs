@@ -92,6 +92,11 @@ pub(crate) struct LocalAuth {
     pub(crate) report: ConcernReport,
 }
 
+/// `iss` of local tokens: `PLUGBAY_JWT_ISSUER` or `plugbay`.
+pub(crate) fn local_issuer(settings: &Settings) -> &str {
+    settings.get(keys::JWT_ISSUER).unwrap_or("plugbay").trim()
+}
+
 pub(crate) async fn auth(settings: &Settings, kv: &DynKeyValue) -> Result<LocalAuth> {
     let configured = settings
         .secret(keys::JWT_SECRET)
@@ -111,7 +116,7 @@ pub(crate) async fn auth(settings: &Settings, kv: &DynKeyValue) -> Result<LocalA
         }
     };
     let key = JwtKey::hs256(&secret).map_err(|e| named(e, keys::JWT_SECRET))?;
-    let issuer = settings.get(keys::JWT_ISSUER).unwrap_or("plugbay").trim();
+    let issuer = local_issuer(settings);
     let audience = settings
         .get(keys::JWT_AUDIENCE)
         .unwrap_or("plugbay-api")

@@ -64,7 +64,7 @@ async fn dev_login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<DevLogin>,
 ) -> ApiResult<Response> {
-    if !state.config.dev_login {
+    if !state.dev_login {
         return Err(ApiError::not_found("dev login is disabled"));
     }
     let issuer = issuer(&state)?;
@@ -98,12 +98,19 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     let issuer = issuer(&state)?;
     issuer
         .revoke(&SecretString::from(body.refresh_token))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            axum::http::header::SET_COOKIE,
+            crate::routes::login::clear_cookie(),
+        )],
+    )
+        .into_response())
 }
 
 #[cfg(test)]

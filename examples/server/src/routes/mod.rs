@@ -4,5 +4,6 @@ pub mod auth;
 pub mod chat;
 pub mod files;
 pub mod health;
+pub mod login;
 pub mod memories;
 pub mod webhooks;

@@ -8,4 +8,5 @@ mod chat_memories;
 mod chat_openai;
 mod common;
 mod files;
+mod login;
 mod webhooks;

@@ -19,7 +19,7 @@
 //! stamps when its stream yields that event; printed as a distribution.
 //! Finally the median ratios of the groups are printed.
 //!
-//! `cargo bench -p plugbay-benches --features llm-openai --bench llm -- --measurement-time 3 --warm-up-time 1`
+//! `cargo bench -p plugbay-benches --bench llm -- --measurement-time 3 --warm-up-time 1`
 #![allow(
     missing_docs,
     unreachable_pub,

@@ -410,7 +410,7 @@ impl HttpClient {
         attempt: u32,
         span: &tracing::Span,
     ) -> std::result::Result<Success, Failure> {
-        let response = self
+        let mut response = self
             .inner
             .client
             .execute(request)
@@ -421,7 +421,8 @@ impl HttpClient {
         if status.is_success() && mode == Mode::Streaming {
             return Ok(Success::Streaming(response));
         }
-        let headers = response.headers().clone();
+        // Reading the body does not need the headers: move them, no copy.
+        let headers = std::mem::take(response.headers_mut());
         let read = if status.is_success() {
             response.bytes().await
         } else {

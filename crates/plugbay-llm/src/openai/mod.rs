@@ -23,13 +23,17 @@
 //! retried. Streams are retried only before their first byte. Each call
 //! runs in a `gen_ai` span with the OpenTelemetry GenAI attributes.
 
+mod body;
 mod builder;
+mod chunk;
 mod client;
 mod config;
 mod error;
 mod stream;
 mod telemetry;
 mod wire;
+
+use std::borrow::Cow;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -48,7 +52,7 @@ pub use config::{
 pub use error::OpenAiErrorMapper;
 pub use stream::{ChunkFolder, FoldState};
 
-use client::Endpoint;
+use client::{Endpoint, Operation};
 use stream::OpenAiChatStream;
 
 use crate::model::{ChatModel, EmbeddingModel, embed_in_batches};
@@ -65,6 +69,9 @@ use crate::types::{
 pub struct OpenAiChatModel {
     client: OpenAiClient,
     model: String,
+    /// The chat URL of `model`, built once (`None` if it cannot be built:
+    /// each call then reports why).
+    url: Option<url::Url>,
 }
 
 impl OpenAiChatModel {
@@ -92,13 +99,23 @@ impl OpenAiChatModel {
 
     pub(crate) fn from_client(client: OpenAiClient) -> OpenAiChatModel {
         let model = client.config().model.clone();
-        OpenAiChatModel { client, model }
+        let url = client.url(Endpoint::Chat, &model).ok();
+        OpenAiChatModel { client, model, url }
     }
 
     /// The same connection with another default model.
     pub fn with_model(mut self, model: impl Into<String>) -> OpenAiChatModel {
         self.model = model.into();
+        self.url = self.client.url(Endpoint::Chat, &self.model).ok();
         self
+    }
+
+    /// The chat URL for `model`: the one built ahead for the default model.
+    fn chat_url(&self, model: &str) -> Result<Cow<'_, url::Url>> {
+        match &self.url {
+            Some(url) if model == self.model => Ok(Cow::Borrowed(url)),
+            _ => self.client.url(Endpoint::Chat, model).map(Cow::Owned),
+        }
     }
 
     /// The underlying client.
@@ -106,7 +123,7 @@ impl OpenAiChatModel {
         &self.client
     }
 
-    fn prepare(&self, request: &ChatRequest, operation: &'static str) -> Result<String> {
+    fn prepare<'a>(&'a self, request: &'a ChatRequest, operation: &'static str) -> Result<&'a str> {
         if request.messages.is_empty() {
             return Err(
                 Error::invalid_input("a chat request needs at least one message")
@@ -116,9 +133,9 @@ impl OpenAiChatModel {
         }
         Ok(request
             .model
-            .clone()
+            .as_deref()
             .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| self.model.clone()))
+            .unwrap_or(&self.model))
     }
 
     fn decorate(&self, error: Error, operation: &'static str) -> Error {
@@ -140,27 +157,28 @@ impl OpenAiChatModel {
         model: &str,
         span: &tracing::Span,
     ) -> Result<ChatResponse> {
-        let body = Bytes::from(wire::chat_body(
+        let body = Bytes::from(body::chat_body(
             self.client.config(),
             model,
             request,
             false,
         )?);
-        let url = self.client.url(Endpoint::Chat, model)?;
-        let call = self.client.call("chat");
+        let url = self.chat_url(model)?;
+        let call = self.client.call(Operation::Chat);
         let response = self
             .client
             .http()
-            .execute(&call, |http| self.client.request(http, &url, &body, false))
+            .execute(call, |http| self.client.request(http, &url, &body, false))
             .await?;
         telemetry::record_rate_limits(span, response.headers());
-        let attempts = response.attempts().to_string();
+        let attempts = response.attempts();
         let parsed: wire::WireChatResponse = response
             .json()
-            .map_err(|e| e.with_context("attempts", attempts.clone()))?;
-        let reply = parsed
-            .into_response(model)
-            .map_err(|e| e.with_status(200).with_context("attempts", attempts))?;
+            .map_err(|e| e.with_context("attempts", attempts.to_string()))?;
+        let reply = parsed.into_response(model).map_err(|e| {
+            e.with_status(200)
+                .with_context("attempts", attempts.to_string())
+        })?;
         telemetry::record_response(
             span,
             reply.id.as_deref(),
@@ -177,13 +195,13 @@ impl OpenAiChatModel {
         model: &str,
         span: &tracing::Span,
     ) -> Result<ChatStream> {
-        let body = Bytes::from(wire::chat_body(self.client.config(), model, request, true)?);
-        let url = self.client.url(Endpoint::Chat, model)?;
-        let call = self.client.call("chat_stream");
+        let body = Bytes::from(body::chat_body(self.client.config(), model, request, true)?);
+        let url = self.chat_url(model)?;
+        let call = self.client.call(Operation::ChatStream);
         let response = self
             .client
             .http()
-            .send(&call, |http| self.client.request(http, &url, &body, true))
+            .send(call, |http| self.client.request(http, &url, &body, true))
             .await?;
         telemetry::record_rate_limits(span, response.headers());
         let is_json = response
@@ -257,10 +275,10 @@ impl ChatModel for OpenAiChatModel {
 
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         let model = self.prepare(&request, "chat")?;
-        let span = telemetry::span("chat", self.client.provider(), &model);
+        let span = telemetry::span("chat", self.client.provider(), model);
         span.record("gen_ai.request.stream", false);
         let result = self
-            .chat_inner(&request, &model, &span)
+            .chat_inner(&request, model, &span)
             .instrument(span.clone())
             .await
             .map_err(|e| self.decorate(e, "chat"));
@@ -272,10 +290,10 @@ impl ChatModel for OpenAiChatModel {
 
     async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
         let model = self.prepare(&request, "chat_stream")?;
-        let span = telemetry::span("chat", self.client.provider(), &model);
+        let span = telemetry::span("chat", self.client.provider(), model);
         span.record("gen_ai.request.stream", true);
         let result = self
-            .open_stream(&request, &model, &span)
+            .open_stream(&request, model, &span)
             .instrument(span.clone())
             .await
             .map_err(|e| self.decorate(e, "chat_stream"));
@@ -327,26 +345,29 @@ impl OpenAiEmbeddingModel {
 
     async fn embed_batch(&self, inputs: &[String], span: &tracing::Span) -> Result<Embeddings> {
         let config = self.client.config();
-        let body = Bytes::from(wire::embeddings_body(
+        let body = Bytes::from(body::embeddings_body(
             &self.model,
             inputs,
             config.embedding_dimensions,
         )?);
         let url = self.client.url(Endpoint::Embeddings, &self.model)?;
-        let call = self.client.call("embeddings");
+        let call = self.client.call(Operation::Embeddings);
         let response = self
             .client
             .http()
-            .execute(&call, |http| self.client.request(http, &url, &body, false))
+            .execute(call, |http| self.client.request(http, &url, &body, false))
             .await?;
         telemetry::record_rate_limits(span, response.headers());
-        let attempts = response.attempts().to_string();
+        let attempts = response.attempts();
         let parsed: wire::WireEmbeddings = response
             .json()
-            .map_err(|e| e.with_context("attempts", attempts.clone()))?;
+            .map_err(|e| e.with_context("attempts", attempts.to_string()))?;
         parsed
             .into_embeddings(inputs.len(), &self.model)
-            .map_err(|e| e.with_status(200).with_context("attempts", attempts))
+            .map_err(|e| {
+                e.with_status(200)
+                    .with_context("attempts", attempts.to_string())
+            })
     }
 }
 

@@ -12,10 +12,10 @@ use bytes::Bytes;
 use futures::Stream;
 use futures::stream::BoxStream;
 use plugbay_core::{Error, ErrorKind, Result};
-use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
+use super::chunk::{ChunkMeta, LenientText, WireChunk};
 use super::error::stream_error;
 use super::telemetry;
 use super::wire::settle_finish;
@@ -23,135 +23,20 @@ use crate::sse::{SseEvent, SseStream};
 use crate::stream::ToolCallAccumulator;
 use crate::types::{ChatEvent, FinishReason, Usage};
 
-// Stream chunks are parsed into their own lean types: fields read once per
-// stream (`id`, `model`) or almost never (`error`) stay unparsed raw JSON
-// borrowed from the event, and argument fragments go straight to a
-// `String`. This is the hot loop of every streamed reply.
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireDelta {
-    content: Option<String>,
-    refusal: Option<String>,
-    tool_calls: Option<Vec<WireCallChunk>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireCallChunk {
-    index: Option<u32>,
-    id: Option<String>,
-    function: Option<WireFunctionChunk>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireFunctionChunk {
-    name: Option<String>,
-    arguments: Option<ArgumentsText>,
-}
-
-/// Argument text: a string as sent; an object (some servers) re-encoded;
-/// `null` empty.
-#[derive(Debug, Default)]
-struct ArgumentsText(String);
-
-impl<'de> Deserialize<'de> for ArgumentsText {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = ArgumentsText;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("tool-call arguments")
-            }
-            fn visit_str<E: serde::de::Error>(
-                self,
-                v: &str,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(
-                self,
-                v: String,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::default())
-            }
-            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::default())
-            }
-            fn visit_bool<E: serde::de::Error>(
-                self,
-                v: bool,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(
-                self,
-                v: i64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(
-                self,
-                v: u64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(
-                self,
-                v: f64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(Value::from(v).to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<ArgumentsText, A::Error> {
-                let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(ArgumentsText(value.to_string()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<ArgumentsText, A::Error> {
-                let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(ArgumentsText(value.to_string()))
-            }
-        }
-        deserializer.deserialize_any(Visit)
+/// The error carried by an `event: error` event.
+#[cold]
+#[inline(never)]
+fn error_event(event: &SseEvent) -> Error {
+    match serde_json::from_slice::<Value>(event.data()) {
+        Ok(value) => stream_error(value.get("error").unwrap_or(&value)),
+        Err(_) => Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "error event inside the reply stream: {}",
+                String::from_utf8_lossy(event.data())
+            ),
+        ),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireStreamChoice {
-    index: Option<u32>,
-    delta: Option<WireDelta>,
-    finish_reason: Option<FinishReason>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WireChunk<'a> {
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    model: Option<&'a RawValue>,
-    choices: Option<Vec<WireStreamChoice>>,
-    usage: Option<Usage>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
-/// A raw JSON string as a non-empty `String` (anything else is ignored).
-fn raw_text(raw: Option<&RawValue>) -> Option<String> {
-    raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
-        .filter(|s| !s.is_empty())
 }
 
 /// Where the fold stands after an event.
@@ -239,19 +124,34 @@ impl ChunkFolder {
             return self.state();
         }
         if event.event() == "error" {
-            let error = match serde_json::from_slice::<Value>(event.data()) {
-                Ok(value) => stream_error(value.get("error").unwrap_or(&value)),
-                Err(_) => Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "error event inside the reply stream: {}",
-                        String::from_utf8_lossy(event.data())
-                    ),
-                ),
-            };
-            return self.fail(error, out);
+            return self.fail(error_event(event), out);
         }
-        let chunk: WireChunk<'_> = match serde_json::from_slice(event.data()) {
+        // Text already checked as UTF-8 parses faster (serde_json skips its
+        // check of each string). `id` and `model` are read until known.
+        // Data that is not UTF-8 takes serde_json's byte path with `id` and
+        // `model` read, as before.
+        let data = event.data();
+        match std::str::from_utf8(data) {
+            Ok(text) if self.response_id.is_some() && self.model.is_some() => {
+                self.fold_chunk(serde_json::from_str::<WireChunk<IgnoredAny>>(text), out)
+            }
+            Ok(text) => self.fold_chunk(
+                serde_json::from_str::<WireChunk<LenientText<'_>>>(text),
+                out,
+            ),
+            Err(_) => self.fold_chunk(
+                serde_json::from_slice::<WireChunk<LenientText<'_>>>(data),
+                out,
+            ),
+        }
+    }
+
+    fn fold_chunk<Meta: ChunkMeta, E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        parsed: serde_json::Result<WireChunk<Meta>>,
+        out: &mut E,
+    ) -> FoldState {
+        let chunk = match parsed {
             Ok(chunk) => chunk,
             Err(e) => {
                 let error = Error::new(
@@ -262,11 +162,10 @@ impl ChunkFolder {
                 return self.fail(error, out);
             }
         };
-        if let Some(raw) = chunk.error {
-            let error = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-            if !error.is_null() {
-                return self.fail(stream_error(&error), out);
-            }
+        if let Some(error) = &chunk.error
+            && !error.is_null()
+        {
+            return self.fail(stream_error(error), out);
         }
         self.absorb(chunk, out);
         FoldState::Open
@@ -284,12 +183,16 @@ impl ChunkFolder {
         self.state()
     }
 
-    fn absorb<E: Extend<Result<ChatEvent>>>(&mut self, chunk: WireChunk<'_>, out: &mut E) {
+    fn absorb<Meta: ChunkMeta, E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        chunk: WireChunk<Meta>,
+        out: &mut E,
+    ) {
         if self.response_id.is_none() {
-            self.response_id = raw_text(chunk.id);
+            self.response_id = Meta::text(chunk.id);
         }
         if self.model.is_none() {
-            self.model = raw_text(chunk.model);
+            self.model = Meta::text(chunk.model);
         }
         if chunk.usage.is_some() {
             self.usage = chunk.usage;
@@ -335,6 +238,7 @@ impl ChunkFolder {
         }
     }
 
+    #[inline(never)]
     fn flush_calls<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
         if self.calls.is_empty() {
             return;
@@ -347,6 +251,7 @@ impl ChunkFolder {
         }
     }
 
+    #[inline(never)]
     fn complete<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
         self.flush_calls(out);
         if self.state.is_some() {
@@ -365,6 +270,8 @@ impl ChunkFolder {
         self.state = Some(FoldState::Done);
     }
 
+    #[cold]
+    #[inline(never)]
     fn fail<E: Extend<Result<ChatEvent>>>(&mut self, error: Error, out: &mut E) -> FoldState {
         let error = match &self.response_id {
             Some(id) if error.request_id().is_none() => {
@@ -580,6 +487,44 @@ mod tests {
             }
             other => panic!("expected Finish, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn ids_stick_once_known_and_bytes_that_are_not_utf8_read_as_before() {
+        let mut folder = ChunkFolder::new();
+        let mut out = Vec::new();
+        let chunks: [&[u8]; 3] = [
+            br#"{"id":"c1","model":"m1","choices":[{"delta":{"content":"a"}}]}"#,
+            br#"{"id":"c2","model":"m2","choices":[{"delta":{"content":"b"}}]}"#,
+            b"{\"system_fingerprint\":\"\xff\",\"choices\":[{\"delta\":{\"content\":\"c\"}}]}",
+        ];
+        for data in chunks {
+            folder.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
+        }
+        folder.push(&SseEvent::new("[DONE]"), &mut out);
+        let events: Vec<ChatEvent> = out.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            events[..3],
+            [
+                ChatEvent::text("a"),
+                ChatEvent::text("b"),
+                ChatEvent::text("c")
+            ]
+        );
+        assert_eq!(
+            events[3],
+            ChatEvent::Finish {
+                reason: FinishReason::Stop,
+                response_id: Some("c1".into()),
+                model: Some("m1".into())
+            }
+        );
+
+        let mut bad = ChunkFolder::new();
+        let mut out = Vec::new();
+        let data = b"{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}";
+        bad.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
+        assert_eq!(out[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
     }
 
     #[test]

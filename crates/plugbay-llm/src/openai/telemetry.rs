@@ -1,6 +1,6 @@
 //! The OpenTelemetry GenAI span of each model call.
 
-use plugbay_core::http::{HeaderMap, rate_limit_headers};
+use plugbay_core::http::HeaderMap;
 use tracing::field::Empty;
 
 use crate::types::{FinishReason, Usage};
@@ -32,15 +32,23 @@ pub(crate) fn span(operation: &'static str, provider: &str, model: &str) -> trac
 /// Copy the `x-ratelimit-*` headers of a successful reply onto the span
 /// (error replies carry them as error context, added by the HTTP client).
 pub(crate) fn record_rate_limits(span: &tracing::Span, headers: &HeaderMap) {
-    for (name, value) in rate_limit_headers(headers) {
-        let field = match name {
-            "x-ratelimit-remaining-requests" => "ratelimit.remaining_requests",
-            "x-ratelimit-remaining-tokens" => "ratelimit.remaining_tokens",
-            "x-ratelimit-reset-requests" => "ratelimit.reset_requests",
-            "x-ratelimit-reset-tokens" => "ratelimit.reset_tokens",
-            _ => continue,
-        };
-        span.record(field, value.as_str());
+    // Nothing listens: skip the header lookups.
+    if span.is_disabled() {
+        return;
+    }
+    const FIELDS: [(&str, &str); 4] = [
+        (
+            "x-ratelimit-remaining-requests",
+            "ratelimit.remaining_requests",
+        ),
+        ("x-ratelimit-remaining-tokens", "ratelimit.remaining_tokens"),
+        ("x-ratelimit-reset-requests", "ratelimit.reset_requests"),
+        ("x-ratelimit-reset-tokens", "ratelimit.reset_tokens"),
+    ];
+    for (header, field) in FIELDS {
+        if let Some(value) = headers.get(header).and_then(|v| v.to_str().ok()) {
+            span.record(field, value.trim());
+        }
     }
 }
 

@@ -13,9 +13,12 @@
 //! are found with `memchr` starting where the last scan stopped (no
 //! rescanning of a long partial line) and read in place; consumed lines are
 //! dropped off the front with a pointer bump (no copy, no reference-count
-//! traffic); a single-line `data:` field (the common case) is split off and
-//! handed out as a zero-copy [`Bytes`] view of the line. Only multi-line
-//! data is copied, once.
+//! traffic). The common event, one `data:` line and a blank line, is taken
+//! in one step and its data copied once into its own [`Bytes`] (measured
+//! faster than sharing the buffer: no reference-count atomics, and the
+//! buffer keeps its allocation); in other events a single `data:` line is
+//! split off as a zero-copy view of the line. Multi-line data is copied,
+//! once.
 //!
 //! [`SseStream`] adapts any byte stream into a stream of events, yielding
 //! each event as soon as its terminating blank line has arrived.
@@ -190,12 +193,45 @@ impl SseDecoder {
             }
             self.bom_checked = true;
         }
+        if let Some(event) = self.single_data_event() {
+            return Ok(Some(event));
+        }
         while let Some((end, consumed)) = self.next_line(false)? {
             if let Some(event) = self.take_line(end, consumed) {
                 return Ok(Some(event));
             }
         }
         Ok(None)
+    }
+
+    /// The common event in one step: a lone `data:` line followed by a
+    /// blank line (`\n\n` or `\r\n\r\n`) with nothing pending. Gives
+    /// exactly what the line-by-line path gives for it, or `None` (nothing
+    /// consumed) for any other shape.
+    fn single_data_event(&mut self) -> Option<SseEvent> {
+        if !matches!(self.data, DataBuf::Empty) || self.event.is_some() {
+            return None;
+        }
+        let buf = &self.buf[..];
+        if !buf.starts_with(b"data:") {
+            return None;
+        }
+        let end = self.scanned + memchr::memchr2(b'\n', b'\r', buf.get(self.scanned..)?)?;
+        let consumed = match &buf[end..] {
+            [b'\n', b'\n', ..] => end + 2,
+            [b'\r', b'\n', b'\r', b'\n', ..] => end + 4,
+            _ => return None,
+        };
+        let value_start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
+        let data = Bytes::copy_from_slice(&buf[value_start.min(end)..end]);
+        self.buf.advance(consumed);
+        self.scanned = 0;
+        Some(SseEvent {
+            event: None,
+            data,
+            id: self.last_id.clone(),
+            retry: self.retry,
+        })
     }
 
     /// End of input: the unterminated last line is processed and a pending
@@ -423,116 +459,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use futures::StreamExt;
-
-    fn data_of(events: &[SseEvent]) -> Vec<String> {
-        events
-            .iter()
-            .map(|e| e.data_str().unwrap().to_owned())
-            .collect()
-    }
-
-    #[test]
-    fn every_line_ending_and_field_form() {
-        let body = b"data: a\n\ndata:b\r\n\r\ndata:  c\r\rid: 7\nevent: x\ndata\n\nretry: 1500\n: note\ndata: d\n\n";
-        let events = decode_all(body).unwrap();
-        assert_eq!(data_of(&events), vec!["a", "b", " c", "", "d"]);
-        assert_eq!(events[3].event(), "x");
-        assert_eq!(events[3].id(), Some("7"));
-        assert_eq!(events[4].id(), Some("7"), "ids persist");
-        assert_eq!(events[4].event(), "message", "event type resets");
-        assert_eq!(events[4].retry(), Some(Duration::from_millis(1500)));
-    }
-
-    #[test]
-    fn multi_line_data_joins_and_events_without_data_are_dropped() {
-        let events =
-            decode_all(b"event: ping\n\ndata: {\"a\":\ndata: 1}\n\n:only a comment\n\n").unwrap();
-        assert_eq!(data_of(&events), vec!["{\"a\":\n1}"]);
-    }
-
-    #[test]
-    fn any_split_of_the_input_gives_the_same_events() {
-        let body: &[u8] =
-            b"\xEF\xBB\xBFdata: {\"x\":\"\xC3\xA9\"}\r\n\r\ndata: two\r\ndata: lines\r\n\r\n: ka\r\ndata: [DONE]\r\n\r\n";
-        let whole = decode_all(body).unwrap();
-        assert_eq!(
-            data_of(&whole),
-            vec!["{\"x\":\"é\"}", "two\nlines", "[DONE]"]
-        );
-        for split in 1..body.len() {
-            let mut decoder = SseDecoder::new();
-            let mut got = Vec::new();
-            for part in [&body[..split], &body[split..]] {
-                decoder.push(part);
-                while let Some(e) = decoder.next_event().unwrap() {
-                    got.push(e);
-                }
-            }
-            got.extend(decoder.finish());
-            assert_eq!(got, whole, "split at {split}");
-        }
-        // Byte by byte too.
-        let mut decoder = SseDecoder::new();
-        let mut got = Vec::new();
-        for b in body {
-            decoder.push(std::slice::from_ref(b));
-            while let Some(e) = decoder.next_event().unwrap() {
-                got.push(e);
-            }
-        }
-        assert_eq!(got, whole);
-    }
-
-    #[test]
-    fn end_of_input_dispatches_a_pending_event() {
-        assert_eq!(data_of(&decode_all(b"data: last").unwrap()), vec!["last"]);
-        assert_eq!(data_of(&decode_all(b"data: x\r").unwrap()), vec!["x"]);
-        assert!(decode_all(b"event: only\n").unwrap().is_empty());
-    }
-
-    #[test]
-    fn overlong_lines_are_protocol_errors() {
-        let mut decoder = SseDecoder::new().with_max_line_bytes(8);
-        decoder.push(b"data: 0123456789");
-        assert_eq!(
-            decoder.next_event().unwrap_err().kind(),
-            ErrorKind::Protocol
-        );
-        let mut ok = SseDecoder::new().with_max_line_bytes(8);
-        ok.push(b"data: 1\n\n");
-        assert!(ok.next_event().unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn stream_yields_events_and_passes_errors_through() {
-        let chunks: Vec<Result<Bytes>> = vec![
-            Ok(Bytes::from_static(b"data: a\n")),
-            Ok(Bytes::from_static(b"\ndata: b\n\n")),
-            Err(Error::new(ErrorKind::Unavailable, "reset")),
-            Ok(Bytes::from_static(b"data: never\n\n")),
-        ];
-        let items: Vec<Result<SseEvent>> = SseStream::new(futures::stream::iter(chunks))
-            .collect()
-            .await;
-        assert_eq!(items.len(), 3);
-        assert_eq!(items[0].as_ref().unwrap().data_str().unwrap(), "a");
-        assert_eq!(items[1].as_ref().unwrap().data_str().unwrap(), "b");
-        assert_eq!(
-            items[2].as_ref().unwrap_err().kind(),
-            ErrorKind::Unavailable
-        );
-    }
-
-    #[tokio::test]
-    async fn stream_flushes_the_last_event_at_end() {
-        let chunks: Vec<Result<Bytes>> = vec![Ok(Bytes::from_static(b"data: a\n\ndata: b"))];
-        let items: Vec<String> = SseStream::new(futures::stream::iter(chunks))
-            .map(|e| e.unwrap().data_str().unwrap().to_owned())
-            .collect()
-            .await;
-        assert_eq!(items, vec!["a", "b"]);
-    }
-}
+mod tests;

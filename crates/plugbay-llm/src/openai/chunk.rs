@@ -1,0 +1,241 @@
+//! The wire types of streamed chat-completion chunks, parsed lean: the
+//! hot loop of every streamed reply.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use crate::types::{FinishReason, Usage};
+
+// Stream chunks are parsed into their own lean types: `id` and `model` are
+// borrowed from the event and read only until known (then skipped), only
+// the fields plugbay uses are kept, and argument fragments go straight to a
+// `String`.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct WireDelta {
+    pub(super) content: Option<String>,
+    pub(super) refusal: Option<String>,
+    pub(super) tool_calls: Option<Vec<WireCallChunk>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct WireCallChunk {
+    pub(super) index: Option<u32>,
+    pub(super) id: Option<String>,
+    pub(super) function: Option<WireFunctionChunk>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct WireFunctionChunk {
+    pub(super) name: Option<String>,
+    pub(super) arguments: Option<ArgumentsText>,
+}
+
+/// Argument text: a string as sent; an object (some servers) re-encoded;
+/// `null` empty.
+#[derive(Debug, Default)]
+pub(super) struct ArgumentsText(pub(super) String);
+
+impl<'de> Deserialize<'de> for ArgumentsText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ArgumentsText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tool-call arguments")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText::default())
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                v: bool,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(
+                self,
+                v: i64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                v: u64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(
+                self,
+                v: f64,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText(Value::from(v).to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<ArgumentsText, A::Error> {
+                let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ArgumentsText(value.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<ArgumentsText, A::Error> {
+                let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(ArgumentsText(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct WireStreamChoice {
+    pub(super) index: Option<u32>,
+    pub(super) delta: Option<WireDelta>,
+    pub(super) finish_reason: Option<FinishReason>,
+}
+
+/// A stream chunk. `Meta` reads `id` and `model`: [`LenientText`] until
+/// both are known, then [`IgnoredAny`] (they are only read once).
+#[derive(Debug, Deserialize)]
+#[serde(default, bound(deserialize = "Meta: Deserialize<'de>"))]
+pub(super) struct WireChunk<Meta> {
+    pub(super) id: Option<Meta>,
+    pub(super) model: Option<Meta>,
+    pub(super) choices: Option<Vec<WireStreamChoice>>,
+    pub(super) usage: Option<Usage>,
+    pub(super) error: Option<Value>,
+}
+
+impl<Meta> Default for WireChunk<Meta> {
+    fn default() -> Self {
+        WireChunk {
+            id: None,
+            model: None,
+            choices: None,
+            usage: None,
+            error: None,
+        }
+    }
+}
+
+/// What a chunk's `id` or `model` field gives.
+pub(super) trait ChunkMeta {
+    /// The text, if it is a non-empty string.
+    fn text(meta: Option<Self>) -> Option<String>
+    where
+        Self: Sized;
+}
+
+impl ChunkMeta for IgnoredAny {
+    fn text(_: Option<IgnoredAny>) -> Option<String> {
+        None
+    }
+}
+
+impl ChunkMeta for LenientText<'_> {
+    fn text(meta: Option<Self>) -> Option<String> {
+        meta.and_then(|t| t.0)
+            .filter(|s| !s.is_empty())
+            .map(Cow::into_owned)
+    }
+}
+
+/// A JSON string, borrowed from the event unless it has escapes; any other
+/// JSON value is skipped and reads as no text (`"id": 17` is ignored).
+#[derive(Debug, Default)]
+pub(super) struct LenientText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a str>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = LenientText<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                _: bool,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(None))
+            }
+            fn visit_i64<E: serde::de::Error>(
+                self,
+                _: i64,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(None))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                _: u64,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(None))
+            }
+            fn visit_f64<E: serde::de::Error>(
+                self,
+                _: f64,
+            ) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<LenientText<'a>, E> {
+                Ok(LenientText(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<LenientText<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientText(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<LenientText<'a>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientText(None))
+            }
+        }
+        deserializer.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}

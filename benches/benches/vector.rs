@@ -4,13 +4,18 @@
 //! Exact top-10 over 100,000 × 768 `f32` (cosine):
 //! - `bound_sum`: a plain sum over an equally large flat buffer, grown
 //!   like the store's own (the bandwidth bound for one pass);
+//!   `bound_sum_2_threads`: the same sum split in two halves on two
+//!   threads (whether memory bandwidth scales to a second core here);
 //! - `plugbay_1_thread` / `plugbay_2_threads`: one query;
 //! - `naive_vec_vec_sort`: `Vec<Vec<f32>>`, every score computed, full sort;
 //! - `batch64_*`: 64 queries per pass (throughput in queries/s);
 //! - `int8_*`: int8 scan + exact rescoring (recall printed once).
 //!
-//! ANN: HNSW over `PLUGBAY_BENCH_ANN_N` (default 200,000) × 384 clustered
-//! vectors; build time and recall@10 are printed, query time measured.
+//! ANN: HNSW over `PLUGBAY_BENCH_ANN_N` (default 200,000; `0` skips the
+//! group) × 384 clustered vectors, built with `ef_construction`
+//! `PLUGBAY_BENCH_ANN_EF_CONSTRUCTION` (default 100) on 2 threads; build
+//! time, recall@10 and single-thread queries/s per `ef_search` are
+//! printed, query time measured.
 //!
 //! Run: `cargo bench -p plugbay-benches --bench vector -- --measurement-time 3 --warm-up-time 1`
 
@@ -125,6 +130,16 @@ fn bound_sum(data: &[f32]) -> f32 {
     acc.iter().sum()
 }
 
+/// [`bound_sum`] over two halves on two threads (spawn cost ~tens of µs,
+/// negligible against a pass over 300 MB).
+fn bound_sum_2_threads(data: &[f32]) -> f32 {
+    let (a, b) = data.split_at(data.len() / 2 / 16 * 16);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| bound_sum(b));
+        bound_sum(a) + other.join().unwrap()
+    })
+}
+
 fn naive_top10(rows: &[Vec<f32>], q: &[f32]) -> Vec<(usize, f32)> {
     let norm = q.iter().map(|x| x * x).sum::<f32>().sqrt();
     let mut scored: Vec<(usize, f32)> = rows
@@ -202,6 +217,9 @@ fn exact_scan(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(1));
     group.bench_function("bound_sum", |b| b.iter(|| black_box(bound_sum(&flat))));
+    group.bench_function("bound_sum_2_threads", |b| {
+        b.iter(|| black_box(bound_sum_2_threads(&flat)))
+    });
     group.bench_function("plugbay_1_thread", |b| {
         b.iter(|| rt.block_on(one.query("bench", q0.clone())).unwrap())
     });
@@ -235,31 +253,45 @@ fn exact_scan(c: &mut Criterion) {
     group.finish();
 }
 
-fn ann(c: &mut Criterion) {
-    let n: usize = std::env::var("PLUGBAY_BENCH_ANN_N")
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+        .unwrap_or(default)
+}
+
+fn ann(c: &mut Criterion) {
+    let n = env_usize("PLUGBAY_BENCH_ANN_N", 200_000);
+    if n < 100 {
+        println!("vector/hnsw: skipped (PLUGBAY_BENCH_ANN_N={n})");
+        return;
+    }
+    let ef_construction = env_usize("PLUGBAY_BENCH_ANN_EF_CONSTRUCTION", 100);
     let dims = 384;
     let rt = runtime();
     let vectors = clustered_vectors(n, dims, n / 100, 5);
-    let exact = store(2, CollectionOptions::new());
     let qs: Vec<VectorQuery> = vectors
         .iter()
         .step_by(n / 100)
         .map(|v| VectorQuery::new(v.iter().map(|x| x + 0.05).collect(), 10))
         .collect();
-    rt.block_on(fill(&exact, &vectors, Metric::Cosine));
-    let truth = rt.block_on(exact.query_batch("bench", qs.clone())).unwrap();
-    drop(exact);
-
-    let base = HnswOptions::new().min_rows(1).ef_construction(100);
-    let indexed = store(2, CollectionOptions::new().ann(Some(base.clone())));
+    // One store: exact truth first, then the index is switched on.
+    let indexed = store(2, CollectionOptions::new());
     rt.block_on(fill(&indexed, &vectors, Metric::Cosine));
+    drop(vectors);
+    let truth = rt
+        .block_on(indexed.query_batch("bench", qs.clone()))
+        .unwrap();
+
+    let base = HnswOptions::new()
+        .min_rows(1)
+        .ef_construction(ef_construction);
+    let options = CollectionOptions::new().ann(Some(base.clone()));
+    indexed.set_collection_options("bench", options).unwrap();
     let started = Instant::now();
     rt.block_on(indexed.build_index("bench")).unwrap();
     println!(
-        "vector/hnsw: built {n} x {dims} (m 16, ef_construction 100) in {:.1} s on 2 threads",
+        "vector/hnsw: built {n} x {dims} (m 16, ef_construction {ef_construction}) in {:.1} s on 2 threads",
         started.elapsed().as_secs_f64()
     );
 
@@ -270,11 +302,13 @@ fn ann(c: &mut Criterion) {
         let options = CollectionOptions::new().ann(Some(base.clone().ef_search(ef)));
         indexed.set_collection_options("bench", options).unwrap();
         let mut got = Vec::new();
+        let started = Instant::now();
         for q in &qs {
             got.push(rt.block_on(indexed.query("bench", q.clone())).unwrap());
         }
+        let per_second = qs.len() as f64 / started.elapsed().as_secs_f64();
         println!(
-            "vector/hnsw: ef_search {ef}: recall@10 = {:.4}",
+            "vector/hnsw: ef_search {ef}: recall@10 = {:.4}, {per_second:.0} queries/s (one at a time)",
             recall(&truth, &got)
         );
         let q0 = qs[1].clone();

@@ -4,12 +4,13 @@
 //! vectors are read from the collection's buffer, so the index costs
 //! `~(2m + 1) × 4` bytes per row instead of a second copy of the vectors.
 //! Building inserts in batches whose searches run in parallel against the
-//! graph as it was before the batch; the links are then applied one node
-//! at a time (the approach of parallel HNSW builders: batches are kept
-//! small relative to the graph so a node rarely misses a batch mate).
+//! graph as it was before the batch (the approach of parallel HNSW
+//! builders: batches are kept small relative to the graph so a node
+//! rarely misses a batch mate); the reverse links of a batch are then
+//! grouped per neighbour and each neighbour's list is rebuilt and pruned
+//! once, also in parallel. Every distance runs in the SIMD-dispatched
+//! kernels.
 
-use std::cell::RefCell;
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fmt;
 
@@ -17,8 +18,13 @@ use rayon::prelude::*;
 
 use crate::types::Metric;
 
-use super::kernels::{Vectorizable, vectorized};
+use super::kernels::{Vectorizable, prefetch, vectorized};
 use super::scan::rank_key;
+
+#[path = "hnsw_scratch.rs"]
+mod scratch;
+
+use scratch::{Far, Near, Visited, give_back_visited, take_visited};
 
 /// The vectors a graph is built over.
 #[derive(Clone, Copy)]
@@ -152,10 +158,89 @@ impl Hnsw {
                     .map(|i| graph.plan(space, (first + i) as u32, levels[i]))
                     .collect()
             };
-            for (i, plan) in plans.into_iter().enumerate() {
-                self.apply(space, (first + i) as u32, levels[i], plan);
+            self.link_batch(space, first, &levels, plans, threads);
+        }
+    }
+
+    /// Give the nodes `first..first + levels.len()` their planned links
+    /// and add the reverse links. Reverse links are grouped by
+    /// (neighbour, layer) and each neighbour's list is rebuilt once for
+    /// the whole batch, pruned with the heuristic when it overflows;
+    /// those rebuilds read only the graph and run in parallel, as the
+    /// pruning is most of an insertion's distance computations.
+    fn link_batch(
+        &mut self,
+        space: Space<'_>,
+        first: usize,
+        levels: &[usize],
+        plans: Vec<Vec<Vec<u32>>>,
+        threads: usize,
+    ) {
+        let mut reverse: Vec<(u32, usize, u32)> = Vec::new();
+        for (i, plan) in plans.iter().enumerate() {
+            let node = (first + i) as u32;
+            for (lev, links) in plan.iter().enumerate() {
+                self.set_links(node, lev, links);
+                reverse.extend(links.iter().map(|&nb| (nb, lev, node)));
             }
         }
+        reverse.sort_unstable();
+        let groups: Vec<&[(u32, usize, u32)]> =
+            reverse.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).collect();
+        let graph = &*self;
+        let relink = |group: &&[(u32, usize, u32)]| {
+            vectorized(Relink {
+                graph,
+                space,
+                group,
+            })
+        };
+        let updates: Vec<Option<Vec<u32>>> = if threads > 1 && groups.len() > 1 {
+            groups.par_iter().map(relink).collect()
+        } else {
+            groups.iter().map(relink).collect()
+        };
+        for (group, update) in groups.iter().zip(updates) {
+            if let (Some(&(nb, lev, _)), Some(links)) = (group.first(), update) {
+                self.set_links(nb, lev, &links);
+            }
+        }
+        for (i, &level) in levels.iter().enumerate() {
+            if self.entry.is_none() || level > self.max_level {
+                self.entry = Some((first + i) as u32);
+                self.max_level = level;
+            }
+        }
+    }
+
+    /// The new link list of one neighbour on one layer after adding the
+    /// new nodes of `group` (all for that neighbour and layer), or `None`
+    /// when nothing changes.
+    #[inline(always)]
+    fn relink_inner(&self, space: Space<'_>, group: &[(u32, usize, u32)]) -> Option<Vec<u32>> {
+        let &(nb, lev, _) = group.first()?;
+        let mut current: Vec<u32> = self.links(nb, lev).to_vec();
+        let before = current.len();
+        for &(_, _, node) in group {
+            if !current.contains(&node) {
+                current.push(node);
+            }
+        }
+        if current.len() == before {
+            return None;
+        }
+        let max = if lev == 0 { self.m0 } else { self.m };
+        if current.len() > max {
+            let base = space.row(nb);
+            // A plain loop keeps the distances in this (dispatched) body.
+            let mut scored: Vec<(f32, u32)> = Vec::with_capacity(current.len());
+            for &n in &current {
+                scored.push((space.key(base, n), n));
+            }
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            current = select(space, &scored, max);
+        }
+        Some(current)
     }
 
     /// Neighbours of a new node on each layer it shares with the graph.
@@ -174,93 +259,79 @@ impl Hnsw {
             return Vec::new();
         };
         let q = space.row(node);
+        let mut visited = take_visited();
         let mut eps = vec![(space.key(q, entry), entry)];
         for lev in (level + 1..=self.max_level).rev() {
-            eps = self.search_layer(space, q, &eps, 1, lev);
+            eps = self.search_layer(space, &mut visited, q, &eps, 1, lev);
         }
         let top = level.min(self.max_level);
         let mut plan = vec![Vec::new(); top + 1];
         for lev in (0..=top).rev() {
-            let found = self.search_layer(space, q, &eps, self.ef_construction, lev);
+            let found = self.search_layer(space, &mut visited, q, &eps, self.ef_construction, lev);
             let max = if lev == 0 { self.m0 } else { self.m };
             plan[lev] = select(space, &found, max);
             eps = found;
         }
+        give_back_visited(visited);
         plan
-    }
-
-    fn apply(&mut self, space: Space<'_>, node: u32, level: usize, plan: Vec<Vec<u32>>) {
-        for (lev, links) in plan.into_iter().enumerate() {
-            self.set_links(node, lev, &links);
-            let max = if lev == 0 { self.m0 } else { self.m };
-            for nb in links {
-                let mut current: Vec<u32> = self.links(nb, lev).to_vec();
-                if current.contains(&node) {
-                    continue;
-                }
-                current.push(node);
-                if current.len() > max {
-                    let base = space.row(nb);
-                    let mut scored: Vec<(f32, u32)> =
-                        current.iter().map(|&n| (space.key(base, n), n)).collect();
-                    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-                    current = select(space, &scored, max);
-                }
-                self.set_links(nb, lev, &current);
-            }
-        }
-        if self.entry.is_none() || level > self.max_level {
-            self.entry = Some(node);
-            self.max_level = level;
-        }
     }
 
     /// The `ef` nodes closest to `q` reachable from `entry` on `level`,
     /// best first, as `(key, node)`.
+    ///
+    /// The visited marks are passed in rather than borrowed inside
+    /// `VISITED.with`: a closure there is a separate function that LLVM
+    /// does not inline, so the distance loop would be compiled for the
+    /// baseline target instead of the dispatcher's AVX2 + FMA.
     #[inline(always)]
     fn search_layer(
         &self,
         space: Space<'_>,
+        visited: &mut Visited,
         q: &[f32],
         entry: &[(f32, u32)],
         ef: usize,
         level: usize,
     ) -> Vec<(f32, u32)> {
-        VISITED.with(|cell| {
-            let mut visited = cell.borrow_mut();
-            visited.reset(self.len());
-            let mut frontier: BinaryHeap<Near> = BinaryHeap::new();
-            let mut found: BinaryHeap<Far> = BinaryHeap::new();
-            for &(key, n) in entry {
-                if visited.insert(n) {
-                    frontier.push(Near(key, n));
-                    found.push(Far(key, n));
+        visited.reset(self.len());
+        let mut frontier: BinaryHeap<Near> = BinaryHeap::new();
+        let mut found: BinaryHeap<Far> = BinaryHeap::new();
+        for &(key, n) in entry {
+            if visited.insert(n) {
+                frontier.push(Near(key, n));
+                found.push(Far(key, n));
+            }
+        }
+        // Unvisited neighbours of the node being expanded: their vectors
+        // are prefetched together before any is scored.
+        let mut fresh: Vec<u32> = Vec::with_capacity(self.m0);
+        while let Some(Near(key, n)) = frontier.pop() {
+            let worst = found.peek().map_or(f32::NEG_INFINITY, |f| f.0);
+            if found.len() >= ef && key < worst {
+                break;
+            }
+            fresh.clear();
+            for &nb in self.links(n, level) {
+                if visited.insert(nb) {
+                    prefetch(space.row(nb));
+                    fresh.push(nb);
                 }
             }
-            while let Some(Near(key, n)) = frontier.pop() {
+            for &nb in &fresh {
+                let k = space.key(q, nb);
                 let worst = found.peek().map_or(f32::NEG_INFINITY, |f| f.0);
-                if found.len() >= ef && key < worst {
-                    break;
-                }
-                for &nb in self.links(n, level) {
-                    if !visited.insert(nb) {
-                        continue;
-                    }
-                    let k = space.key(q, nb);
-                    let worst = found.peek().map_or(f32::NEG_INFINITY, |f| f.0);
-                    if found.len() < ef || k > worst {
-                        frontier.push(Near(k, nb));
-                        found.push(Far(k, nb));
-                        if found.len() > ef {
-                            found.pop();
-                        }
+                if found.len() < ef || k > worst {
+                    frontier.push(Near(k, nb));
+                    found.push(Far(k, nb));
+                    if found.len() > ef {
+                        found.pop();
                     }
                 }
             }
-            let mut out: Vec<(f32, u32)> = found.into_iter().map(|f| (f.0, f.1)).collect();
-            out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            out
-        })
+        }
+        let mut out: Vec<(f32, u32)> = found.into_iter().map(|f| (f.0, f.1)).collect();
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out
     }
 
     /// Up to `ef` nodes closest to `q`, best first, as `(key, row)`.
@@ -278,11 +349,14 @@ impl Hnsw {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
+        let mut visited = take_visited();
         let mut eps = vec![(space.key(q, entry), entry)];
         for lev in (1..=self.max_level).rev() {
-            eps = self.search_layer(space, q, &eps, 1, lev);
+            eps = self.search_layer(space, &mut visited, q, &eps, 1, lev);
         }
-        self.search_layer(space, q, &eps, ef.max(1), 0)
+        let found = self.search_layer(space, &mut visited, q, &eps, ef.max(1), 0);
+        give_back_visited(visited);
+        found
     }
 }
 
@@ -320,6 +394,22 @@ impl Vectorizable for Plan<'_> {
     }
 }
 
+/// A neighbour's link rebuild compiled for the CPU's best instruction set.
+struct Relink<'a> {
+    graph: &'a Hnsw,
+    space: Space<'a>,
+    group: &'a [(u32, usize, u32)],
+}
+
+impl Vectorizable for Relink<'_> {
+    type Output = Option<Vec<u32>>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        self.graph.relink_inner(self.space, self.group)
+    }
+}
+
 /// The neighbour-selection heuristic: walk candidates best first and keep
 /// one only if it is closer to the base than to every kept neighbour, so
 /// links spread in different directions (this keeps clustered data
@@ -332,85 +422,20 @@ fn select(space: Space<'_>, sorted: &[(f32, u32)], max: usize) -> Vec<u32> {
             break;
         }
         let row = space.row(c);
-        if kept.iter().all(|&s| space.key(row, s) < key) {
+        // A plain loop, not `Iterator::all`: that closure would be a
+        // separate, baseline-compiled function (see `search_layer`).
+        let mut spread = true;
+        for &s in &kept {
+            if space.key(row, s) >= key {
+                spread = false;
+                break;
+            }
+        }
+        if spread {
             kept.push(c);
         }
     }
     kept
-}
-
-/// Frontier entry: the closest (highest key) is popped first.
-struct Near(f32, u32);
-/// Result entry: the farthest (lowest key) is on top, to be evicted.
-struct Far(f32, u32);
-
-impl PartialEq for Near {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Near {}
-impl PartialOrd for Near {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Near {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
-    }
-}
-impl PartialEq for Far {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Far {}
-impl PartialOrd for Far {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Far {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
-    }
-}
-
-/// Visited marks stamped with a generation, so resetting is O(1) and one
-/// buffer per thread serves every search.
-#[derive(Default)]
-struct Visited {
-    marks: Vec<u32>,
-    generation: u32,
-}
-
-impl Visited {
-    fn reset(&mut self, nodes: usize) {
-        if self.marks.len() < nodes {
-            self.marks.resize(nodes, 0);
-        }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.marks.fill(0);
-            self.generation = 1;
-        }
-    }
-
-    #[inline]
-    fn insert(&mut self, n: u32) -> bool {
-        let slot = &mut self.marks[n as usize];
-        if *slot == self.generation {
-            false
-        } else {
-            *slot = self.generation;
-            true
-        }
-    }
-}
-
-thread_local! {
-    static VISITED: RefCell<Visited> = RefCell::new(Visited::default());
 }
 
 #[cfg(test)]

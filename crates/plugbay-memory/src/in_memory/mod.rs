@@ -1,6 +1,7 @@
 //! [`InMemoryVectorStore`]: exact search over vectors held in process memory.
 
 mod ann;
+mod batch;
 mod collection;
 mod hnsw;
 mod kernels;
@@ -57,7 +58,8 @@ type Shared = Arc<RwLock<Collection>>;
 ///   away); smaller ones are scanned inline, where a thread hand-off
 ///   would cost more than the scan.
 /// - **Batches**: [`query_batch`](VectorStore::query_batch) answers many
-///   queries in one pass over the data, tile by tile.
+///   queries in one pass over the data, tile by tile; int8 tiles are
+///   scored against four queries at a time.
 /// - **int8**: with [`Quantization::Int8`] the scan reads int8 codes and
 ///   rescores the best `top_k × rescore_oversample` exactly.
 /// - **ANN**: with [`CollectionOptions::ann`], collections past
@@ -369,7 +371,7 @@ fn search_many(
             filter: q.filter.as_ref(),
         })
         .collect();
-    scan::batch(c, &sqs, scan_cfg)
+    batch::batch(c, &sqs, scan_cfg)
         .into_iter()
         .zip(queries)
         .map(|(ranked, q)| c.hits(ranked, q.min_score, q.include_vectors, q.include_metadata))

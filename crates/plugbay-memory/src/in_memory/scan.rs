@@ -1,9 +1,10 @@
-//! Exact and int8 scans: one query or a batch, on one thread or split
-//! across rayon's pool.
+//! Exact and int8 scans of one query, on one thread or split across
+//! rayon's pool, and the pieces the batch scan (`batch.rs`) shares.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
@@ -82,7 +83,7 @@ impl TopK {
         }
     }
 
-    fn merge(&mut self, other: TopK) {
+    pub(crate) fn merge(&mut self, other: TopK) {
         for c in other.heap {
             self.push(c.row, c.key);
         }
@@ -128,32 +129,55 @@ impl PartialEq for Candidate {
 
 impl Eq for Candidate {}
 
-/// Run `work` over row ranges covering `0..rows`: on the calling thread
-/// for small collections, else over `scan.threads` contiguous parts on
-/// rayon's pool (bounded by the pool, so concurrent queries do not
-/// oversubscribe the cores).
-fn split<T: Send>(
+/// Chunks per thread of a parallel scan: enough that a thread slowed by
+/// other work on its core hands rows to the others instead of finishing
+/// last, few enough that claiming and merging chunks costs nothing.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// Run `work` over row ranges covering `0..rows`, results in row order:
+/// on the calling thread for small collections, else on at most
+/// `scan.threads` of rayon's threads (bounded by the pool, so concurrent
+/// queries do not oversubscribe the cores). Each thread claims contiguous
+/// chunks from a shared counter until none are left, so the split adapts
+/// when one core is busier than the other (a fixed half each would make
+/// the scan as slow as its slowest thread).
+pub(crate) fn split<T: Send>(
     rows: usize,
     dims: usize,
     scan: &ScanConfig,
     work: impl Fn(Range<usize>) -> T + Sync,
 ) -> Vec<T> {
-    let parts = if scan.threads > 1 && rows.saturating_mul(dims) >= scan.parallel_threshold {
+    let threads = if scan.threads > 1 && rows.saturating_mul(dims) >= scan.parallel_threshold {
         scan.threads.min(rows.max(1))
     } else {
         1
     };
-    if parts == 1 {
+    if threads == 1 {
         return vec![work(0..rows)];
     }
-    let per = rows.div_ceil(parts);
-    (0..parts)
+    let chunks = threads.saturating_mul(CHUNKS_PER_THREAD).min(rows);
+    let per = rows.div_ceil(chunks);
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = (0..threads)
         .into_par_iter()
-        .map(|p| work(p * per..((p + 1) * per).min(rows)))
-        .collect()
+        .flat_map_iter(|_| {
+            let mut mine = Vec::new();
+            loop {
+                let chunk = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let start = chunk.saturating_mul(per);
+                if chunk >= chunks || start >= rows {
+                    break;
+                }
+                mine.push((chunk, work(start..(start + per).min(rows))));
+            }
+            mine
+        })
+        .collect();
+    done.sort_unstable_by_key(|&(chunk, _)| chunk);
+    done.into_iter().map(|(_, out)| out).collect()
 }
 
-fn merged(k: usize, parts: Vec<TopK>) -> TopK {
+pub(crate) fn merged(k: usize, parts: Vec<TopK>) -> TopK {
     let mut top = TopK::new(k);
     for part in parts {
         top.merge(part);
@@ -209,14 +233,14 @@ pub(crate) fn exact(c: &Collection, q: ScanQuery<'_>, scan: &ScanConfig) -> Rank
 
 /// A query encoded like the rows: int8 codes, scale and squared norm.
 #[derive(Debug)]
-struct QuantQuery {
-    codes: Vec<i8>,
+pub(crate) struct QuantQuery {
+    pub(crate) codes: Vec<i8>,
     scale: f32,
     norm: f32,
 }
 
 impl QuantQuery {
-    fn new(v: &[f32]) -> QuantQuery {
+    pub(crate) fn new(v: &[f32]) -> QuantQuery {
         let mut codes = vec![0i8; v.len()];
         let scale = quantize_i8(v, &mut codes);
         QuantQuery {
@@ -229,7 +253,13 @@ impl QuantQuery {
     /// Approximate rank key of row `r` from the codes alone.
     #[inline(always)]
     fn key(&self, c: &Collection, r: usize) -> f32 {
-        let approx_dot = self.scale * c.scales[r] * dot_i8(&self.codes, c.code_row(r)) as f32;
+        self.key_from_dot(c, r, dot_i8(&self.codes, c.code_row(r)))
+    }
+
+    /// [`key`](Self::key) from the int8 dot product of the codes.
+    #[inline(always)]
+    fn key_from_dot(&self, c: &Collection, r: usize, codes_dot: i32) -> f32 {
+        let approx_dot = self.scale * c.scales[r] * codes_dot as f32;
         match c.metric {
             Metric::Cosine | Metric::Dot => approx_dot,
             Metric::Euclidean => -(self.norm + c.norms[r] - 2.0 * approx_dot),
@@ -237,7 +267,7 @@ impl QuantQuery {
     }
 }
 
-fn candidates_wanted(c: &Collection, top_k: usize) -> usize {
+pub(crate) fn candidates_wanted(c: &Collection, top_k: usize) -> usize {
     top_k.saturating_mul(c.options.rescore_oversample.max(1))
 }
 
@@ -245,14 +275,14 @@ fn candidates_wanted(c: &Collection, top_k: usize) -> usize {
 /// key of every row in the part (`-inf` when filtered out) and the best
 /// candidates by that key.
 #[derive(Debug)]
-struct Int8Part {
+pub(crate) struct Int8Part {
     start: usize,
     approx: Vec<f32>,
     top: TopK,
 }
 
 impl Int8Part {
-    fn new(rows: &Range<usize>, wanted: usize) -> Int8Part {
+    pub(crate) fn new(rows: &Range<usize>, wanted: usize) -> Int8Part {
         Int8Part {
             start: rows.start,
             approx: Vec::with_capacity(rows.len()),
@@ -281,6 +311,47 @@ impl Int8Part {
             self.approx.push(key);
         }
     }
+
+    /// Take the int8 dot products of `rows` (which must follow the rows
+    /// already scored) from `dots`, one per row in order.
+    #[inline(always)]
+    pub(crate) fn push_dots(
+        &mut self,
+        c: &Collection,
+        qq: &QuantQuery,
+        filter: Option<&Filter>,
+        rows: Range<usize>,
+        dots: impl Iterator<Item = i32>,
+    ) {
+        debug_assert_eq!(self.start + self.approx.len(), rows.start);
+        let first = self.approx.len();
+        // The keys first, in a branch-free loop (the same arithmetic as
+        // `QuantQuery::key_from_dot`, so results equal single searches'),
+        // then the filter and the heap.
+        let scales = &c.scales[rows.clone()];
+        match c.metric {
+            Metric::Cosine | Metric::Dot => self.approx.extend(
+                scales
+                    .iter()
+                    .zip(dots)
+                    .map(|(&s, d)| qq.scale * s * d as f32),
+            ),
+            Metric::Euclidean => self.approx.extend(
+                scales
+                    .iter()
+                    .zip(&c.norms[rows.clone()])
+                    .zip(dots)
+                    .map(|((&s, &n), d)| -(qq.norm + n - 2.0 * (qq.scale * s * d as f32))),
+            ),
+        }
+        for (r, key) in rows.zip(&mut self.approx[first..]) {
+            if filter.is_some_and(|f| !f.matches(&c.metadata[r])) {
+                *key = f32::NEG_INFINITY;
+            } else {
+                self.top.push(r, *key);
+            }
+        }
+    }
 }
 
 /// Rescore the int8 candidates exactly, then make the result safe
@@ -290,7 +361,43 @@ impl Int8Part {
 /// within twice that margin is rescored too. On well-spread data that
 /// adds nothing; on tight clusters (where int8 steps are coarse compared
 /// with the gaps between neighbours) it is what keeps recall near 1.
-fn int8_finish(
+pub(crate) fn int8_finish(
+    c: &Collection,
+    q: &[f32],
+    top_k: usize,
+    wanted: usize,
+    parts: Vec<Int8Part>,
+) -> Ranked {
+    vectorized(Int8Finish {
+        c,
+        q,
+        top_k,
+        wanted,
+        parts,
+    })
+}
+
+/// [`int8_finish`] as a unit of work, so its exact distances run in the
+/// dispatched SIMD kernels.
+struct Int8Finish<'a> {
+    c: &'a Collection,
+    q: &'a [f32],
+    top_k: usize,
+    wanted: usize,
+    parts: Vec<Int8Part>,
+}
+
+impl Vectorizable for Int8Finish<'_> {
+    type Output = Ranked;
+
+    #[inline(always)]
+    fn run(self) -> Ranked {
+        int8_finish_inner(self.c, self.q, self.top_k, self.wanted, self.parts)
+    }
+}
+
+#[inline(always)]
+fn int8_finish_inner(
     c: &Collection,
     q: &[f32],
     top_k: usize,
@@ -363,130 +470,6 @@ pub(crate) fn int8(c: &Collection, q: ScanQuery<'_>, scan: &ScanConfig) -> Ranke
     int8_finish(c, q.vector, q.top_k, wanted, parts)
 }
 
-/// Rows per tile of a batch scan: about 256 KiB of vectors, so a tile
-/// stays in L2 while every query of the batch is scored against it.
-fn tile_rows(dims: usize, bytes_per_value: usize) -> usize {
-    ((256 * 1024) / (dims * bytes_per_value).max(1)).max(8)
-}
-
-/// Tile starts covering `rows`.
-fn tiles(rows: &Range<usize>, tile: usize) -> impl Iterator<Item = Range<usize>> + use<> {
-    let end = rows.end;
-    (rows.start..rows.end)
-        .step_by(tile)
-        .map(move |start| start..(start + tile).min(end))
-}
-
-/// One part of a batch scan over `f32` rows.
-struct BatchF32<'a> {
-    c: &'a Collection,
-    queries: &'a [ScanQuery<'a>],
-    rows: Range<usize>,
-    tile: usize,
-}
-
-impl Vectorizable for BatchF32<'_> {
-    type Output = Vec<TopK>;
-
-    #[inline(always)]
-    fn run(self) -> Vec<TopK> {
-        let mut tops: Vec<TopK> = self.queries.iter().map(|q| TopK::new(q.top_k)).collect();
-        for tile in tiles(&self.rows, self.tile) {
-            for (q, top) in self.queries.iter().zip(&mut tops) {
-                scan_f32_into(self.c, q.vector, q.filter, tile.clone(), top);
-            }
-        }
-        tops
-    }
-}
-
-/// One part of a batch scan over int8 codes.
-struct BatchInt8<'a> {
-    c: &'a Collection,
-    queries: &'a [ScanQuery<'a>],
-    encoded: &'a [QuantQuery],
-    wanted: &'a [usize],
-    rows: Range<usize>,
-    tile: usize,
-}
-
-impl Vectorizable for BatchInt8<'_> {
-    type Output = Vec<Int8Part>;
-
-    #[inline(always)]
-    fn run(self) -> Vec<Int8Part> {
-        let mut found: Vec<Int8Part> = self
-            .wanted
-            .iter()
-            .map(|&w| Int8Part::new(&self.rows, w))
-            .collect();
-        for tile in tiles(&self.rows, self.tile) {
-            for ((q, qq), part) in self.queries.iter().zip(self.encoded).zip(&mut found) {
-                part.scan(self.c, qq, q.filter, tile.clone());
-            }
-        }
-        found
-    }
-}
-
-/// Many queries in one pass over the rows: the data is walked in
-/// cache-sized tiles and every query is scored against a tile before the
-/// next is loaded, so memory traffic is paid once per batch instead of
-/// once per query. With int8 the codes are scanned and each query's
-/// candidates rescored exactly.
-pub(crate) fn batch(c: &Collection, queries: &[ScanQuery<'_>], scan: &ScanConfig) -> Vec<Ranked> {
-    if c.quantized() {
-        return batch_int8(c, queries, scan);
-    }
-    let tile = tile_rows(c.dims, 4);
-    let parts = split(c.len(), c.dims, scan, |rows| {
-        vectorized(BatchF32 {
-            c,
-            queries,
-            rows,
-            tile,
-        })
-    });
-    let mut per_query: Vec<TopK> = queries.iter().map(|q| TopK::new(q.top_k)).collect();
-    for part in parts {
-        for (acc, top) in per_query.iter_mut().zip(part) {
-            acc.merge(top);
-        }
-    }
-    per_query.into_iter().map(TopK::into_sorted).collect()
-}
-
-fn batch_int8(c: &Collection, queries: &[ScanQuery<'_>], scan: &ScanConfig) -> Vec<Ranked> {
-    let wanted: Vec<usize> = queries
-        .iter()
-        .map(|q| candidates_wanted(c, q.top_k))
-        .collect();
-    let encoded: Vec<QuantQuery> = queries.iter().map(|q| QuantQuery::new(q.vector)).collect();
-    let tile = tile_rows(c.dims, 1);
-    let parts = split(c.len(), c.dims, scan, |rows| {
-        vectorized(BatchInt8 {
-            c,
-            queries,
-            encoded: &encoded,
-            wanted: &wanted,
-            rows,
-            tile,
-        })
-    });
-    let mut per_query: Vec<Vec<Int8Part>> = queries.iter().map(|_| Vec::new()).collect();
-    for part in parts {
-        for (acc, found) in per_query.iter_mut().zip(part) {
-            acc.push(found);
-        }
-    }
-    per_query
-        .into_iter()
-        .zip(queries)
-        .zip(wanted)
-        .map(|((parts, q), w)| int8_finish(c, q.vector, q.top_k, w, parts))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,7 +497,8 @@ mod tests {
             parallel_threshold: 0,
         };
         let parts = split(10, 1, &scan, |rows| rows);
-        assert_eq!(parts.len(), 3);
+        // 3 threads × 4 chunks, capped at one row per chunk.
+        assert_eq!(parts.len(), 10);
         let covered: Vec<usize> = parts.into_iter().flatten().collect();
         assert_eq!(covered, (0..10).collect::<Vec<_>>());
         let single = ScanConfig {

@@ -317,8 +317,8 @@ impl S3Builder {
 
     /// Download whole objects as `parts` ranged GETs of `part_size` in
     /// flight (default 1: one streamed GET). Faster from servers that serve
-    /// one connection slower than the client reads; costs about
-    /// `part_size × parts` of memory per download.
+    /// one connection slower than the client reads; costs at most
+    /// `part_size × (parts + 1)` of memory per download.
     pub fn download_concurrency(mut self, parts: usize) -> Self {
         self.config.download_concurrency = parts;
         self

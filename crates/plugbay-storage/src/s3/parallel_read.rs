@@ -1,9 +1,11 @@
 //! Whole-object downloads as parallel ranged GETs (opt-in,
 //! `S3Builder::download_concurrency`): the first request asks for the
 //! first part and learns the size and ETag; the other parts are fetched by
-//! up to `concurrency - 1` tasks ahead of the reader, each pinned to the
-//! ETag (`If-Match`) and resumable like any read, and handed out in order.
-//! Memory: about `part_size × concurrency`. On one connection a server
+//! tasks ahead of the reader (`concurrency - 1` while the first part
+//! streams, then `concurrency`, so `concurrency` requests stay in flight),
+//! each pinned to the ETag (`If-Match`) and resumable like any read, and
+//! handed out in order. Memory: at most `part_size × (concurrency + 1)`
+//! (the parts in flight plus the one being read). On one connection a server
 //! that is slower than the client caps a single stream; several ranges let
 //! it use more cores, and the client reads fuller socket buffers.
 
@@ -70,8 +72,8 @@ pub(crate) async fn get_object(
         running: VecDeque::new(),
     };
     // Started now, not when the reader reaches them: they download while
-    // the first part is read.
-    ahead.start();
+    // the first part streams (which is the remaining request in flight).
+    ahead.start(settings.concurrency.saturating_sub(1));
     let rest = stream::unfold(ahead, Parts::next_part)
         .map_ok(|chunks| stream::iter(chunks.into_iter().map(Ok)))
         .try_flatten();
@@ -92,9 +94,9 @@ struct Parts {
 }
 
 impl Parts {
-    /// Keep `concurrency - 1` parts in flight ahead of the reader.
-    fn start(&mut self) {
-        let ahead = self.settings.concurrency.saturating_sub(1).max(1);
+    /// Keep `ahead` parts in flight ahead of the reader.
+    fn start(&mut self, ahead: usize) {
+        let ahead = ahead.max(1);
         while self.running.len() < ahead && self.next < self.size {
             let end = (self.next + self.settings.part_size).min(self.size);
             let opts = GetOptions::new()
@@ -112,9 +114,11 @@ impl Parts {
         }
     }
 
-    /// The next part in order, topping the parts in flight up first.
+    /// The next part in order, topping the parts in flight up to
+    /// `concurrency` first (a finished part handed out is only memory, so
+    /// it does not count as a request in flight).
     async fn next_part(mut self) -> Option<(Result<Vec<Bytes>>, Parts)> {
-        self.start();
+        self.start(self.settings.concurrency);
         let mut task = self.running.pop_front()?;
         let result = match (&mut task.0).await {
             Ok(result) => result,

@@ -11,7 +11,7 @@ pub const ADDR: &str = "PLUGBAY_ADDR";
 pub const DEV_LOGIN: &str = "PLUGBAY_DEV_LOGIN";
 /// Where browsers reach the server (default `http://localhost:8080`); the
 /// login cookie is `Secure` when it is `https://`.
-pub const PUBLIC_URL: &str = "PLUGBAY_PUBLIC_URL";
+pub const PUBLIC_URL: &str = plugbay::keys::PUBLIC_URL;
 /// Requests per minute per user on `/v1` (default 600; 0 turns it off).
 pub const RATE_LIMIT_PER_MINUTE: &str = "PLUGBAY_RATE_LIMIT_PER_MINUTE";
 /// Largest JSON body (default 1 MiB).

@@ -180,18 +180,7 @@ mod tests {
 
     use super::super::options::{CollectionOptions, Quantization};
     use super::super::scan;
-
-    fn random(seed: u64) -> impl FnMut() -> f32 {
-        let mut state = seed;
-        move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 40) as f32 / (1u64 << 23) as f32) - 1.0
-        }
-    }
+    use super::super::tests::rng as random;
 
     /// Several parts (3 threads) or many tiles (1,500 dims, 1 thread), a
     /// partial query block and filters on some queries: the batch int8

@@ -173,7 +173,8 @@ fn bench_stream(c: &mut Criterion, rt: &Runtime, trio: &Trio, mode: &str) {
     group.finish();
 }
 
-/// plugbay's sans-I/O decode: `SseDecoder` + `ChunkFolder`, events counted.
+/// plugbay's sans-I/O decode: `SseDecoder` + `ChunkFolder`, events counted
+/// (events lent in place, as `OpenAiChatStream` folds them).
 fn plugbay_decode(pieces: &[&[u8]]) -> usize {
     let mut decoder = SseDecoder::new();
     let mut folder = ChunkFolder::new();
@@ -181,9 +182,11 @@ fn plugbay_decode(pieces: &[&[u8]]) -> usize {
     let mut events = 0;
     for piece in pieces {
         decoder.push(piece);
-        while let Some(event) = decoder.next_event().unwrap() {
-            folder.push(&event, &mut out);
-        }
+        while decoder
+            .next_event_with(|event| folder.push_ref(event, &mut out))
+            .unwrap()
+            .is_some()
+        {}
         events += out.len();
         out.clear();
     }

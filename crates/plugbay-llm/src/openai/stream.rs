@@ -19,21 +19,21 @@ use super::chunk::{ChunkMeta, LenientText, WireChunk};
 use super::error::stream_error;
 use super::telemetry;
 use super::wire::settle_finish;
-use crate::sse::{SseEvent, SseStream};
+use crate::sse::{SseDecoder, SseEvent, SseEventRef};
 use crate::stream::ToolCallAccumulator;
 use crate::types::{ChatEvent, FinishReason, Usage};
 
 /// The error carried by an `event: error` event.
 #[cold]
 #[inline(never)]
-fn error_event(event: &SseEvent) -> Error {
-    match serde_json::from_slice::<Value>(event.data()) {
+fn error_event(data: &[u8]) -> Error {
+    match serde_json::from_slice::<Value>(data) {
         Ok(value) => stream_error(value.get("error").unwrap_or(&value)),
         Err(_) => Error::new(
             ErrorKind::Unavailable,
             format!(
                 "error event inside the reply stream: {}",
-                String::from_utf8_lossy(event.data())
+                String::from_utf8_lossy(data)
             ),
         ),
     }
@@ -116,6 +116,17 @@ impl ChunkFolder {
         event: &SseEvent,
         out: &mut E,
     ) -> FoldState {
+        self.push_ref(event.view(), out)
+    }
+
+    /// Fold one borrowed SSE event (as lent by
+    /// [`SseDecoder::next_event_with`](crate::sse::SseDecoder::next_event_with)),
+    /// appending what it produces to `out`.
+    pub fn push_ref<E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        event: SseEventRef<'_>,
+        out: &mut E,
+    ) -> FoldState {
         if self.state() != FoldState::Open {
             return self.state();
         }
@@ -124,7 +135,7 @@ impl ChunkFolder {
             return self.state();
         }
         if event.event() == "error" {
-            return self.fail(error_event(event), out);
+            return self.fail(error_event(event.data()), out);
         }
         // Text already checked as UTF-8 parses faster (serde_json skips its
         // check of each string). `id` and `model` are read until known.
@@ -287,7 +298,9 @@ impl ChunkFolder {
 
 /// The [`ChatStream`](crate::ChatStream) of an OpenAI-compatible backend.
 pub(crate) struct OpenAiChatStream {
-    events: SseStream<BoxStream<'static, Result<Bytes>>>,
+    body: BoxStream<'static, Result<Bytes>>,
+    decoder: SseDecoder,
+    body_ended: bool,
     folder: ChunkFolder,
     pending: VecDeque<Result<ChatEvent>>,
     provider: String,
@@ -302,7 +315,9 @@ impl OpenAiChatStream {
         span: tracing::Span,
     ) -> OpenAiChatStream {
         OpenAiChatStream {
-            events: SseStream::new(body),
+            body,
+            decoder: SseDecoder::new(),
+            body_ended: false,
             folder: ChunkFolder::new(),
             pending: VecDeque::new(),
             provider,
@@ -366,18 +381,36 @@ impl Stream for OpenAiChatStream {
                 this.record_end();
                 continue;
             }
-            match Pin::new(&mut this.events).poll_next(cx) {
-                Poll::Ready(Some(Ok(event))) => {
+            // Events are folded as they lie in the decoder's buffer.
+            let (folder, pending) = (&mut this.folder, &mut this.pending);
+            match this
+                .decoder
+                .next_event_with(|e| folder.push_ref(e, pending))
+            {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    this.pending.push_back(Err(e));
+                    this.finished = true;
+                    this.record_end();
+                    continue;
+                }
+            }
+            if this.body_ended {
+                if let Some(event) = this.decoder.finish() {
                     this.folder.push(&event, &mut this.pending);
                 }
+                this.folder.end(&mut this.pending);
+                continue;
+            }
+            match this.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.decoder.push(&chunk),
                 Poll::Ready(Some(Err(e))) => {
                     this.pending.push_back(Err(e));
                     this.finished = true;
                     this.record_end();
                 }
-                Poll::Ready(None) => {
-                    this.folder.end(&mut this.pending);
-                }
+                Poll::Ready(None) => this.body_ended = true,
                 Poll::Pending => return Poll::Pending,
             }
         }

@@ -14,11 +14,13 @@
 //! rescanning of a long partial line) and read in place; consumed lines are
 //! dropped off the front with a pointer bump (no copy, no reference-count
 //! traffic). The common event, one `data:` line and a blank line, is taken
-//! in one step and its data copied once into its own [`Bytes`] (measured
-//! faster than sharing the buffer: no reference-count atomics, and the
-//! buffer keeps its allocation); in other events a single `data:` line is
-//! split off as a zero-copy view of the line. Multi-line data is copied,
-//! once.
+//! in one step: [`SseDecoder::next_event_with`] lends it in place (no copy,
+//! no allocation; what the OpenAI stream uses), and
+//! [`SseDecoder::next_event`] copies its data once into its own [`Bytes`]
+//! (measured faster than sharing the buffer: no reference-count atomics,
+//! and the buffer keeps its allocation); in other events a single `data:`
+//! line is split off as a zero-copy view of the line. Multi-line data is
+//! copied, once.
 //!
 //! [`SseStream`] adapts any byte stream into a stream of events, yielding
 //! each event as soon as its terminating blank line has arrived.
@@ -40,80 +42,19 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::Stream;
 use plugbay_core::{Error, ErrorKind, Result};
+
+mod event;
+pub use event::{SseEvent, SseEventRef};
 
 /// The longest line accepted by default (16 MiB): a peer that never sends a
 /// line break must not grow the buffer without bound.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// One dispatched server-sent event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
-    event: Option<String>,
-    data: Bytes,
-    id: Option<String>,
-    retry: Option<u64>,
-}
-
-impl SseEvent {
-    /// An event of type `message` with this data (for tests and mocks).
-    pub fn new(data: impl Into<Bytes>) -> SseEvent {
-        SseEvent {
-            event: None,
-            data: data.into(),
-            id: None,
-            retry: None,
-        }
-    }
-
-    /// Set the event type.
-    pub fn with_event(mut self, event: impl Into<String>) -> SseEvent {
-        self.event = Some(event.into());
-        self
-    }
-
-    /// The event type: the last `event:` field, or `"message"`.
-    pub fn event(&self) -> &str {
-        self.event.as_deref().unwrap_or("message")
-    }
-
-    /// The data: the `data:` lines joined with `\n`.
-    pub fn data(&self) -> &Bytes {
-        &self.data
-    }
-
-    /// The data as UTF-8 text; invalid UTF-8 is a `Protocol` error.
-    pub fn data_str(&self) -> Result<&str> {
-        std::str::from_utf8(&self.data)
-            .map_err(|e| Error::protocol("server-sent event data is not UTF-8").with_source(e))
-    }
-
-    /// Take the data.
-    pub fn into_data(self) -> Bytes {
-        self.data
-    }
-
-    /// The last event id seen on the stream (ids persist across events).
-    pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
-    }
-
-    /// The reconnection time the server asked for, if any.
-    pub fn retry(&self) -> Option<Duration> {
-        self.retry.map(Duration::from_millis)
-    }
-
-    /// `true` for the `data: [DONE]` sentinel that ends OpenAI-style streams.
-    pub fn is_done(&self) -> bool {
-        self.data.as_ref() == b"[DONE]"
-    }
-}
 
 /// The data buffer of the event being assembled.
 #[derive(Debug, Default)]
@@ -184,18 +125,73 @@ impl SseDecoder {
     ///
     /// A line longer than the limit is a `Protocol` error.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>> {
+        if !self.check_bom() {
+            return Ok(None);
+        }
+        if let Some((start, end, consumed)) = self.single_data_span() {
+            let data = Bytes::copy_from_slice(&self.buf[start..end]);
+            self.buf.advance(consumed);
+            self.scanned = 0;
+            return Ok(Some(SseEvent {
+                event: None,
+                data,
+                id: self.last_id.clone(),
+                retry: self.retry,
+            }));
+        }
+        self.next_full_event()
+    }
+
+    /// Like [`SseDecoder::next_event`], but the event is lent to `f`
+    /// instead of returned: the common event (one `data:` line and a blank
+    /// line) is read in place, with no copy and no allocation. Gives what
+    /// `f` returns, or `None` until more bytes arrive.
+    ///
+    /// ```
+    /// use plugbay_llm::sse::SseDecoder;
+    /// let mut decoder = SseDecoder::new();
+    /// decoder.push(b"data: {\"a\":1}\n\n");
+    /// let len = decoder.next_event_with(|event| event.data().len())?;
+    /// assert_eq!(len, Some(7));
+    /// # Ok::<(), plugbay_core::Error>(())
+    /// ```
+    pub fn next_event_with<R>(
+        &mut self,
+        f: impl FnOnce(SseEventRef<'_>) -> R,
+    ) -> Result<Option<R>> {
+        if !self.check_bom() {
+            return Ok(None);
+        }
+        if let Some((start, end, consumed)) = self.single_data_span() {
+            let out = f(SseEventRef {
+                event: None,
+                data: &self.buf[start..end],
+                id: self.last_id.as_deref(),
+                retry: self.retry,
+            });
+            self.buf.advance(consumed);
+            self.scanned = 0;
+            return Ok(Some(out));
+        }
+        Ok(self.next_full_event()?.map(|event| f(event.view())))
+    }
+
+    /// Skip one leading BOM; `false` while the buffer could still be one.
+    fn check_bom(&mut self) -> bool {
         if !self.bom_checked {
             if self.buf.len() < BOM.len() && BOM.starts_with(&self.buf) {
-                return Ok(None);
+                return false;
             }
             if self.buf.starts_with(BOM) {
                 self.buf.advance(BOM.len());
             }
             self.bom_checked = true;
         }
-        if let Some(event) = self.single_data_event() {
-            return Ok(Some(event));
-        }
+        true
+    }
+
+    /// The next event, line by line.
+    fn next_full_event(&mut self) -> Result<Option<SseEvent>> {
         while let Some((end, consumed)) = self.next_line(false)? {
             if let Some(event) = self.take_line(end, consumed) {
                 return Ok(Some(event));
@@ -205,10 +201,11 @@ impl SseDecoder {
     }
 
     /// The common event in one step: a lone `data:` line followed by a
-    /// blank line (`\n\n` or `\r\n\r\n`) with nothing pending. Gives
-    /// exactly what the line-by-line path gives for it, or `None` (nothing
-    /// consumed) for any other shape.
-    fn single_data_event(&mut self) -> Option<SseEvent> {
+    /// blank line (`\n\n` or `\r\n\r\n`) with nothing pending, as
+    /// `(data start, data end, bytes to consume)`. Its event is exactly what
+    /// the line-by-line path gives for it; `None` (nothing consumed) for any
+    /// other shape.
+    fn single_data_span(&self) -> Option<(usize, usize, usize)> {
         if !matches!(self.data, DataBuf::Empty) || self.event.is_some() {
             return None;
         }
@@ -223,15 +220,7 @@ impl SseDecoder {
             _ => return None,
         };
         let value_start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
-        let data = Bytes::copy_from_slice(&buf[value_start.min(end)..end]);
-        self.buf.advance(consumed);
-        self.scanned = 0;
-        Some(SseEvent {
-            event: None,
-            data,
-            id: self.last_id.clone(),
-            retry: self.retry,
-        })
+        Some((value_start.min(end), end, consumed))
     }
 
     /// End of input: the unterminated last line is processed and a pending

@@ -2,6 +2,7 @@
 
 use super::*;
 use futures::StreamExt;
+use std::time::Duration;
 
 fn data_of(events: &[SseEvent]) -> Vec<String> {
     events
@@ -90,6 +91,34 @@ fn single_data_events_match_the_line_path() {
         got.extend(decoder.finish());
         assert_eq!(got, whole, "split at {split}");
     }
+}
+
+/// Lent events (`next_event_with`) are the events `next_event` returns,
+/// for every shape, whole and at any split.
+#[test]
+fn lent_events_match_returned_events() {
+    let body: &[u8] = b"\xEF\xBB\xBFid: 1\ndata: a\n\ndata:c\n\ndata:\n\ndata: d\r\n\r\nretry: 7\ndata: e\n\nevent: x\ndata: f\n\ndata: g\ndata: h\n\ndata: i\n\r\ndata: j\r\rdata: [DONE]\n\n";
+    let whole = decode_all(body).unwrap();
+    assert_eq!(whole.len(), 10);
+    for split in 0..body.len() {
+        let mut decoder = SseDecoder::new();
+        let mut got = Vec::new();
+        for part in [&body[..split], &body[split..]] {
+            decoder.push(part);
+            while let Some(e) = decoder.next_event_with(|e| e.to_owned_event()).unwrap() {
+                got.push(e);
+            }
+        }
+        got.extend(decoder.finish());
+        assert_eq!(got, whole, "split at {split}");
+    }
+    let view = whole[5].view();
+    assert_eq!(
+        (view.event(), view.data(), view.id()),
+        ("x", &b"f"[..], Some("1"))
+    );
+    assert_eq!(view.retry(), Some(Duration::from_millis(7)));
+    assert!(whole[9].view().is_done() && !view.is_done());
 }
 
 #[test]

@@ -39,7 +39,7 @@ fn mode(settings: &Settings) -> Result<Mode> {
         .get(keys::AUTH)
         .map(|m| m.trim().to_ascii_lowercase())
     {
-        None => Ok(if has(settings, keys::AUTH0_DOMAIN) {
+        None => Ok(if settings.contains(keys::AUTH0_DOMAIN) {
             Mode::Auth0
         } else {
             Mode::Local
@@ -51,10 +51,6 @@ fn mode(settings: &Settings) -> Result<Mode> {
             keys::AUTH,
         )),
     }
-}
-
-fn has(settings: &Settings, key: &str) -> bool {
-    settings.get(key).is_some_and(|v| !v.trim().is_empty())
 }
 
 /// The issuer, the verifier and the login providers.
@@ -75,7 +71,7 @@ pub(crate) async fn select(settings: &Settings, kv: &DynKeyValue) -> Result<Auth
             verifier
         }
     };
-    if mode == Mode::Local && has(settings, keys::AUTH0_CLIENT_ID) {
+    if mode == Mode::Local && settings.contains(keys::AUTH0_CLIENT_ID) {
         logins.extend(auth0::login_only(settings, &public).await?);
     }
     logins.extend(social::providers(settings, &public).await?);
@@ -158,21 +154,21 @@ mod auth0 {
     };
     use plugbay_core::{Error, Result, Settings};
 
-    use super::{callback, has, named};
+    use super::{callback, named};
     use crate::keys;
 
     async fn tenant(settings: &Settings, public: &str) -> Result<Auth0> {
         let mut builder = Auth0Builder::from_settings(settings)
             .await
             .map_err(|e| named(e, keys::AUTH0_DOMAIN))?;
-        if !has(settings, "AUTH0_REDIRECT_URI") {
+        if !settings.contains("AUTH0_REDIRECT_URI") {
             builder = builder.redirect_uri(callback(public, "auth0"));
         }
         builder.build().map_err(|e| named(e, keys::AUTH0_DOMAIN))
     }
 
     fn login(auth0: &Auth0, settings: &Settings) -> Result<Option<DynOAuthProvider>> {
-        if !has(settings, keys::AUTH0_CLIENT_ID) {
+        if !settings.contains(keys::AUTH0_CLIENT_ID) {
             return Ok(None);
         }
         let provider = auth0.login().map_err(|e| named(e, keys::AUTH0_CLIENT_ID))?;
@@ -238,7 +234,7 @@ mod social {
     use plugbay_auth::DynOAuthProvider;
     use plugbay_core::{Error, Result, Settings};
 
-    use super::{has, named};
+    use super::named;
     use crate::keys;
 
     /// Every social login whose client id is set.
@@ -247,16 +243,16 @@ mod social {
         public: &str,
     ) -> Result<Vec<DynOAuthProvider>> {
         let mut out = Vec::new();
-        if has(settings, keys::GITHUB_CLIENT_ID) {
+        if settings.contains(keys::GITHUB_CLIENT_ID) {
             out.push(github(settings, public).await?);
         }
-        if has(settings, keys::GOOGLE_CLIENT_ID) {
+        if settings.contains(keys::GOOGLE_CLIENT_ID) {
             out.push(oidc::google(settings, public).await?);
         }
-        if has(settings, keys::MICROSOFT_CLIENT_ID) {
+        if settings.contains(keys::MICROSOFT_CLIENT_ID) {
             out.push(oidc::microsoft(settings, public).await?);
         }
-        if has(settings, keys::OIDC_ISSUER) {
+        if settings.contains(keys::OIDC_ISSUER) {
             out.push(oidc::generic(settings, public).await?);
         }
         Ok(out)

@@ -142,6 +142,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_clearing_cookie_names_the_login_cookie() {
+        let clear = clear_cookie();
+        let clear = clear.to_str().unwrap_or_default();
+        assert!(clear.starts_with(&format!("{COOKIE}=;")), "{clear}");
+        assert!(clear.contains("Max-Age=0"));
+    }
+
+    #[test]
     fn return_to_stays_on_this_origin() {
         for ok in ["/", "/app", "/app?tab=1#x"] {
             assert!(valid_return_to(ok), "{ok}");

@@ -8,15 +8,16 @@ use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use super::attempt::{
+    Failure, Mode, Success, decorate, decorate_basic, read_error_body, transport_failure,
+};
 use super::body::{HttpResponse, map_reqwest_error};
+use super::builder::HttpClientBuilder;
 use super::call::Call;
 use super::error_map::ResponseParts;
 use super::headers;
 use super::retry::{RetryPolicy, Sleeper, TokioSleeper};
 use crate::error::{Error, ErrorKind, Result};
-
-/// The user agent sent unless the builder sets another.
-pub const DEFAULT_USER_AGENT: &str = concat!("plugbay/", env!("CARGO_PKG_VERSION"));
 
 /// The HTTP client every plugbay backend uses: one shared `reqwest::Client`
 /// (rustls, connection pooling, HTTP/2), a [`RetryPolicy`] and an injectable
@@ -35,138 +36,6 @@ struct ClientInner {
     client: reqwest::Client,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
-}
-
-/// Builds an [`HttpClient`]; see [`HttpClient::builder`].
-#[derive(Debug, Clone)]
-pub struct HttpClientBuilder {
-    timeout: Duration,
-    connect_timeout: Duration,
-    pool_idle_timeout: Duration,
-    user_agent: String,
-    retry_policy: RetryPolicy,
-    sleeper: Arc<dyn Sleeper>,
-    max_redirects: usize,
-    https_only: bool,
-}
-
-impl Default for HttpClientBuilder {
-    fn default() -> Self {
-        HttpClientBuilder {
-            timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
-            pool_idle_timeout: Duration::from_secs(90),
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            retry_policy: RetryPolicy::default(),
-            sleeper: Arc::new(TokioSleeper),
-            max_redirects: 5,
-            https_only: false,
-        }
-    }
-}
-
-impl HttpClientBuilder {
-    /// Bound each attempt, from connecting to the end of the body
-    /// (default 60 s; [`Call::with_timeout`] overrides it per call).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Bound connecting (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Close pooled connections idle longer than this (default 90 s).
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// The `User-Agent` header (default `plugbay/<version>`; GitHub
-    /// requires one).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// The default retry policy for calls.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// How to wait between attempts (default `tokio::time::sleep`; tests
-    /// pass a [`RecordingSleeper`](super::RecordingSleeper)).
-    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
-        self.sleeper = Arc::new(sleeper);
-        self
-    }
-
-    /// Follow at most this many redirects (default 5; 0 disables them,
-    /// as JWKS and token endpoints should).
-    pub fn max_redirects(mut self, max: usize) -> Self {
-        self.max_redirects = max;
-        self
-    }
-
-    /// Refuse plain `http://` URLs.
-    pub fn https_only(mut self, https_only: bool) -> Self {
-        self.https_only = https_only;
-        self
-    }
-
-    /// Build the client. Fails with [`ErrorKind::Config`] when the TLS
-    /// backend or the user agent cannot be set up.
-    pub fn build(self) -> Result<HttpClient> {
-        let redirect = if self.max_redirects == 0 {
-            reqwest::redirect::Policy::none()
-        } else {
-            reqwest::redirect::Policy::limited(self.max_redirects)
-        };
-        let client = reqwest::Client::builder()
-            .tls_backend_rustls()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .user_agent(self.user_agent)
-            .redirect(redirect)
-            .https_only(self.https_only)
-            .build()
-            .map_err(|e| {
-                Error::config("could not build the HTTP client").with_source(e.without_url())
-            })?;
-        Ok(HttpClient::assemble(
-            client,
-            self.retry_policy,
-            self.sleeper,
-        ))
-    }
-}
-
-/// What one attempt produced when it succeeded.
-enum Success {
-    Streaming(reqwest::Response),
-    Buffered(HttpResponse),
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Streaming,
-    Buffered,
-}
-
-/// What one attempt produced when it failed.
-struct Failure {
-    error: Error,
-    /// Whether the failure is transient by the policy's rules.
-    transient: bool,
-    /// Whether the request may have reached the server.
-    sent: bool,
-    server_wait: Option<Duration>,
-    should_retry: Option<bool>,
 }
 
 impl HttpClient {
@@ -198,7 +67,11 @@ impl HttpClient {
         Self::assemble(client, policy, Arc::new(TokioSleeper))
     }
 
-    fn assemble(client: reqwest::Client, policy: RetryPolicy, sleeper: Arc<dyn Sleeper>) -> Self {
+    pub(super) fn assemble(
+        client: reqwest::Client,
+        policy: RetryPolicy,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Self {
         HttpClient {
             inner: Arc::new(ClientInner {
                 client,
@@ -486,63 +359,4 @@ impl HttpClient {
             should_retry,
         }
     }
-}
-
-fn transport_failure(err: reqwest::Error, call: &Call) -> Failure {
-    // A failed connect never sent the request, so even a POST may go again.
-    let sent = !err.is_connect();
-    let error = decorate_basic(map_reqwest_error(err), call);
-    Failure {
-        transient: error.kind().is_retryable(),
-        error,
-        sent,
-        server_wait: None,
-        should_retry: None,
-    }
-}
-
-fn decorate_basic(error: Error, call: &Call) -> Error {
-    let error = if error.provider().is_none() {
-        error.with_provider(call.provider_cow())
-    } else {
-        error
-    };
-    if error.operation().is_none() {
-        error.with_operation(call.operation_cow())
-    } else {
-        error
-    }
-}
-
-fn decorate(mut error: Error, status: StatusCode, headers: &HeaderMap) -> Error {
-    if error.status().is_none() {
-        error = error.with_status(status.as_u16());
-    }
-    if error.request_id().is_none()
-        && let Some(id) = headers::request_id(headers)
-    {
-        error = error.with_request_id(id);
-    }
-    for (name, value) in headers::rate_limit_headers(headers) {
-        error = error.with_context(name, value);
-    }
-    error
-}
-
-/// The most of an error body kept for the error mapper: provider error
-/// bodies are small, and a misbehaving peer must not make us buffer an
-/// unbounded answer just to report a failure.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// Read an error response's body, keeping at most [`MAX_ERROR_BODY`] bytes.
-async fn read_error_body(mut response: reqwest::Response) -> reqwest::Result<bytes::Bytes> {
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_ERROR_BODY - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() == MAX_ERROR_BODY {
-            break;
-        }
-    }
-    Ok(body.freeze())
 }

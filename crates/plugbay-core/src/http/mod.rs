@@ -20,7 +20,9 @@
 //! # let _ = reply; Ok(()) }
 //! ```
 
+mod attempt;
 mod body;
+mod builder;
 mod call;
 mod client;
 mod error_map;
@@ -29,8 +31,9 @@ mod retry;
 
 pub use ::http::{HeaderMap, HeaderValue, Method, StatusCode};
 pub use body::{HttpResponse, decode_json, map_reqwest_error, read_json};
+pub use builder::{DEFAULT_USER_AGENT, HttpClientBuilder};
 pub use call::Call;
-pub use client::{DEFAULT_USER_AGENT, HttpClient, HttpClientBuilder};
+pub use client::HttpClient;
 pub use error_map::{DefaultErrorMapper, ErrorMapper, ResponseParts};
 pub use headers::{
     RATE_LIMIT_HEADERS, REQUEST_ID_HEADERS, parse_retry_after, rate_limit_headers, request_id,

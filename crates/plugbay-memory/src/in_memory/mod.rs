@@ -8,29 +8,21 @@ mod kernels;
 mod options;
 mod persist;
 mod scan;
+mod search;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod vector_store;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use async_trait::async_trait;
 use plugbay_core::{Error, Result};
-use rayon::prelude::*;
-
-use crate::filter::Filter;
-use crate::store::{VectorStore, validate_id, validate_vector};
-use crate::types::{
-    CollectionSpec, Metric, ScoredRecord, ScrollPage, ScrollRequest, Selector, VectorCapabilities,
-    VectorQuery, VectorRecord, validate_collection_name,
-};
 
 use collection::Collection;
 use persist::Persistence;
-use scan::ScanQuery;
 
 pub use options::{
     CollectionOptions, DEFAULT_PARALLEL_THRESHOLD, HnswOptions, InMemoryVectorStoreBuilder,
@@ -48,7 +40,7 @@ type Shared = Arc<RwLock<Collection>>;
 ///   `f32` buffer; a query is one pass over it with a bounded top-k heap,
 ///   the filter checked before the distance. Cosine collections store
 ///   unit-normalised vectors (as Qdrant does), so
-///   [`get`](VectorStore::get) returns the normalised vector.
+///   [`get`](crate::VectorStore::get) returns the normalised vector.
 /// - **Threads**: collections of at least
 ///   [`parallel_threshold`](InMemoryVectorStoreBuilder::parallel_threshold)
 ///   values are scanned in parts on rayon's pool, from a
@@ -57,7 +49,7 @@ type Shared = Arc<RwLock<Collection>>;
 ///   current-thread runtime and would move the worker's other tasks
 ///   away); smaller ones are scanned inline, where a thread hand-off
 ///   would cost more than the scan.
-/// - **Batches**: [`query_batch`](VectorStore::query_batch) answers many
+/// - **Batches**: [`query_batch`](crate::VectorStore::query_batch) answers many
 ///   queries in one pass over the data, tile by tile; int8 tiles are
 ///   scored against four queries at a time.
 /// - **int8**: with [`Quantization::Int8`] the scan reads int8 codes and
@@ -326,273 +318,6 @@ impl InMemoryVectorStore {
     }
 }
 
-/// Top-k of one prepared query, by the collection's configured method.
-fn search_one(
-    c: &Collection,
-    q: &VectorQuery,
-    scan_cfg: &options::ScanConfig,
-) -> Vec<ScoredRecord> {
-    let sq = ScanQuery {
-        vector: &q.vector,
-        top_k: q.top_k,
-        filter: q.filter.as_ref(),
-    };
-    let ranked = if let Some(opts) = ann::applies(c) {
-        ann::search(c, opts, sq, scan_cfg)
-    } else if c.quantized() {
-        scan::int8(c, sq, scan_cfg)
-    } else {
-        scan::exact(c, sq, scan_cfg)
-    };
-    c.hits(ranked, q.min_score, q.include_vectors, q.include_metadata)
-}
-
-/// Top-k of many prepared queries: one tiled pass, or (with an index)
-/// the graph searched for each query in parallel.
-fn search_many(
-    c: &Collection,
-    queries: &[VectorQuery],
-    scan_cfg: &options::ScanConfig,
-) -> Vec<Vec<ScoredRecord>> {
-    if ann::applies(c).is_some() {
-        if scan_cfg.threads > 1 {
-            return queries
-                .par_iter()
-                .map(|q| search_one(c, q, scan_cfg))
-                .collect();
-        }
-        return queries.iter().map(|q| search_one(c, q, scan_cfg)).collect();
-    }
-    let sqs: Vec<ScanQuery<'_>> = queries
-        .iter()
-        .map(|q| ScanQuery {
-            vector: &q.vector,
-            top_k: q.top_k,
-            filter: q.filter.as_ref(),
-        })
-        .collect();
-    batch::batch(c, &sqs, scan_cfg)
-        .into_iter()
-        .zip(queries)
-        .map(|(ranked, q)| c.hits(ranked, q.min_score, q.include_vectors, q.include_metadata))
-        .collect()
-}
-
 fn with_op(err: Error, op: &'static str) -> Error {
     err.with_provider(BACKEND).with_operation(op)
-}
-
-fn validate_filter(filter: Option<&Filter>) -> Result<()> {
-    filter.map_or(Ok(()), Filter::validate)
-}
-
-fn validate_query(q: &VectorQuery) -> Result<()> {
-    if q.top_k == 0 {
-        return Err(Error::invalid_input("top_k must be at least 1"));
-    }
-    validate_filter(q.filter.as_ref())
-}
-
-/// Check a vector and, for cosine, normalise it in place.
-fn prepare_vector(vector: &mut [f32], dims: usize, metric: Metric) -> Result<()> {
-    validate_vector(vector, dims)?;
-    if metric == Metric::Cosine && !kernels::normalize(vector) {
-        return Err(Error::invalid_input(
-            "a zero vector has no direction and cannot be used with the cosine metric",
-        ));
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl VectorStore for InMemoryVectorStore {
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
-    fn capabilities(&self) -> VectorCapabilities {
-        VectorCapabilities::new()
-            .scroll(true)
-            .ann(self.inner.config.defaults.ann.is_some())
-    }
-
-    async fn ensure_collection(&self, spec: CollectionSpec) -> Result<()> {
-        spec.validate()
-            .map_err(|e| with_op(e, "ensure_collection"))?;
-        {
-            let mut all = self
-                .inner
-                .collections
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(existing) = all.get(&spec.name) {
-                let existing = existing.read().unwrap_or_else(PoisonError::into_inner);
-                if existing.dims != spec.dimensions || existing.metric != spec.metric {
-                    return Err(with_op(
-                        Error::new(
-                            plugbay_core::ErrorKind::AlreadyExists,
-                            format!(
-                                "collection `{}` exists with {} dimensions and {:?}, asked for {} and {:?}",
-                                spec.name,
-                                existing.dims,
-                                existing.metric,
-                                spec.dimensions,
-                                spec.metric
-                            ),
-                        ),
-                        "ensure_collection",
-                    ));
-                }
-                return Ok(());
-            }
-            let options = self.inner.config.options_for(&spec.name);
-            all.insert(
-                spec.name.clone(),
-                Arc::new(RwLock::new(Collection::new(
-                    spec.dimensions,
-                    spec.metric,
-                    options,
-                ))),
-            );
-        }
-        self.touched();
-        Ok(())
-    }
-
-    async fn upsert(&self, collection: &str, mut records: Vec<VectorRecord>) -> Result<()> {
-        let (dims, metric) = self
-            .read(collection, |c| Ok((c.dims, c.metric)))
-            .map_err(|e| with_op(e, "upsert"))?;
-        // Validate and normalise outside the write lock; queries keep running.
-        for record in &mut records {
-            validate_id(&record.id)
-                .and_then(|()| prepare_vector(&mut record.vector, dims, metric))
-                .map_err(|e| with_op(e, "upsert").with_context("id", record.id.clone()))?;
-        }
-        self.write(collection, |c| {
-            // The collection may have been dropped and recreated meanwhile.
-            if (c.dims, c.metric) != (dims, metric) {
-                return Err(Error::new(
-                    plugbay_core::ErrorKind::PreconditionFailed,
-                    "the collection changed shape during the upsert",
-                ));
-            }
-            c.upsert(records);
-            Ok(())
-        })
-        .map_err(|e| with_op(e, "upsert"))
-    }
-
-    async fn query(&self, collection: &str, mut q: VectorQuery) -> Result<Vec<ScoredRecord>> {
-        validate_query(&q).map_err(|e| with_op(e, "query"))?;
-        let shared = self
-            .collection(collection)
-            .map_err(|e| with_op(e, "query"))?;
-        // A collection's dims and metric never change, so the query can be
-        // prepared before the scan takes its lock.
-        let (dims, metric, values) = {
-            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
-            (c.dims, c.metric, c.len() * c.dims)
-        };
-        prepare_vector(&mut q.vector, dims, metric).map_err(|e| with_op(e, "query"))?;
-        let scan = self.inner.config.scan;
-        self.run_scan(values, "query", move || {
-            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
-            search_one(&c, &q, &scan)
-        })
-        .await
-    }
-
-    async fn query_batch(
-        &self,
-        collection: &str,
-        mut queries: Vec<VectorQuery>,
-    ) -> Result<Vec<Vec<ScoredRecord>>> {
-        let shared = self
-            .collection(collection)
-            .map_err(|e| with_op(e, "query_batch"))?;
-        let (dims, metric, values) = {
-            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
-            (c.dims, c.metric, c.len() * c.dims)
-        };
-        for (i, q) in queries.iter_mut().enumerate() {
-            validate_query(q)
-                .and_then(|()| prepare_vector(&mut q.vector, dims, metric))
-                .map_err(|e| with_op(e, "query_batch").with_context("query", i.to_string()))?;
-        }
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let scan = self.inner.config.scan;
-        let work = values.saturating_mul(queries.len());
-        self.run_scan(work, "query_batch", move || {
-            let c = shared.read().unwrap_or_else(PoisonError::into_inner);
-            search_many(&c, &queries, &scan)
-        })
-        .await
-    }
-
-    async fn get(&self, collection: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
-        self.read(collection, |c| Ok(c.get(ids)))
-            .map_err(|e| with_op(e, "get"))
-    }
-
-    async fn delete(&self, collection: &str, sel: Selector) -> Result<u64> {
-        if let Selector::Filter(f) = &sel {
-            f.validate().map_err(|e| with_op(e, "delete"))?;
-        }
-        self.write(collection, |c| {
-            Ok(match &sel {
-                Selector::Ids(ids) => c.delete_ids(ids),
-                Selector::Filter(f) => c.delete_where(f),
-                Selector::All => c.clear(),
-            })
-        })
-        .map_err(|e| with_op(e, "delete"))
-    }
-
-    async fn count(&self, collection: &str, filter: Option<Filter>) -> Result<u64> {
-        validate_filter(filter.as_ref()).map_err(|e| with_op(e, "count"))?;
-        self.read(collection, |c| Ok(c.count(filter.as_ref())))
-            .map_err(|e| with_op(e, "count"))
-    }
-
-    async fn scroll(&self, collection: &str, req: ScrollRequest) -> Result<ScrollPage> {
-        if req.limit == 0 {
-            return Err(with_op(
-                Error::invalid_input("limit must be at least 1"),
-                "scroll",
-            ));
-        }
-        validate_filter(req.filter.as_ref()).map_err(|e| with_op(e, "scroll"))?;
-        self.read(collection, |c| {
-            Ok(c.scroll(
-                req.filter.as_ref(),
-                req.cursor.as_deref(),
-                req.limit,
-                req.include_vectors,
-            ))
-        })
-        .map_err(|e| with_op(e, "scroll"))
-    }
-
-    async fn drop_collection(&self, collection: &str) -> Result<()> {
-        validate_collection_name(collection).map_err(|e| with_op(e, "drop_collection"))?;
-        let removed = self
-            .inner
-            .collections
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(collection);
-        match removed {
-            Some(_) => {
-                self.touched();
-                Ok(())
-            }
-            None => Err(with_op(
-                Error::not_found(format!("no collection named `{collection}`")),
-                "drop_collection",
-            )),
-        }
-    }
 }

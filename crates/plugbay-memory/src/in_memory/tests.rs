@@ -1,10 +1,16 @@
 //! Tests of the in-memory store: conformance in every configuration,
 //! scan equivalences, recall of int8 and HNSW, snapshots.
 
+use async_trait::async_trait;
 use plugbay_core::ErrorKind;
 
 use super::*;
 use crate::conformance::vector as conformance;
+use crate::filter::Filter;
+use crate::store::VectorStore;
+use crate::types::{
+    CollectionSpec, Metric, ScoredRecord, Selector, VectorCapabilities, VectorQuery, VectorRecord,
+};
 
 mod recall;
 mod snapshots;

@@ -14,11 +14,26 @@ use crate::types::{FinishReason, Usage};
 // the fields plugbay uses are kept, and argument fragments go straight to a
 // `String`.
 
+/// Read an optional field out of line: the parse code of fields that are
+/// rare or `null` in almost every chunk (tool calls, refusals, finish
+/// reasons, usage, errors) stays out of the per-chunk hot path, which
+/// keeps the text-delta path small enough for the instruction cache.
+#[inline(never)]
+fn cold<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct WireDelta {
     pub(super) content: Option<String>,
+    #[serde(deserialize_with = "cold")]
     pub(super) refusal: Option<String>,
+    #[serde(deserialize_with = "cold")]
     pub(super) tool_calls: Option<Vec<WireCallChunk>>,
 }
 
@@ -118,6 +133,7 @@ impl<'de> Deserialize<'de> for ArgumentsText {
 pub(super) struct WireStreamChoice {
     pub(super) index: Option<u32>,
     pub(super) delta: Option<WireDelta>,
+    #[serde(deserialize_with = "cold")]
     pub(super) finish_reason: Option<FinishReason>,
 }
 
@@ -129,7 +145,9 @@ pub(super) struct WireChunk<Meta> {
     pub(super) id: Option<Meta>,
     pub(super) model: Option<Meta>,
     pub(super) choices: Option<Vec<WireStreamChoice>>,
+    #[serde(deserialize_with = "cold")]
     pub(super) usage: Option<Usage>,
+    #[serde(deserialize_with = "cold")]
     pub(super) error: Option<Value>,
 }
 

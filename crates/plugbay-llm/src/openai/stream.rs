@@ -15,7 +15,7 @@ use plugbay_core::{Error, ErrorKind, Result};
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::chunk::{ChunkMeta, LenientText, WireChunk};
+use super::chunk::{ChunkMeta, LenientText, WireChunk, WireDelta};
 use super::error::stream_error;
 use super::telemetry;
 use super::wire::settle_finish;
@@ -138,9 +138,9 @@ impl ChunkFolder {
             return self.fail(error_event(event.data()), out);
         }
         // Text already checked as UTF-8 parses faster (serde_json skips its
-        // check of each string). `id` and `model` are read until known.
-        // Data that is not UTF-8 takes serde_json's byte path with `id` and
-        // `model` read, as before.
+        // check of each string, and skips ignored strings faster). `id` and
+        // `model` are read until known. Data that is not UTF-8 takes
+        // serde_json's byte path with `id` and `model` read, as before.
         let data = event.data();
         match std::str::from_utf8(data) {
             Ok(text) if self.response_id.is_some() && self.model.is_some() => {
@@ -212,41 +212,56 @@ impl ChunkFolder {
             if choice.index.unwrap_or(0) != 0 {
                 continue;
             }
-            if let Some(delta) = choice.delta {
-                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+            if let Some(mut delta) = choice.delta {
+                if let Some(text) = delta.content.take().filter(|t| !t.is_empty()) {
                     out.extend([Ok(ChatEvent::TextDelta(text))]);
                 }
-                if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
-                    out.extend([Ok(ChatEvent::TextDelta(text))]);
-                }
-                for (position, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate()
-                {
-                    self.saw_calls = true;
-                    let index = call
-                        .index
-                        .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
-                    let function = call.function.unwrap_or_default();
-                    let arguments = function.arguments.map(|a| a.0).unwrap_or_default();
-                    let id = call.id.filter(|s| !s.is_empty());
-                    let name = function.name.filter(|s| !s.is_empty());
-                    self.calls
-                        .push(index, id.as_deref(), name.as_deref(), &arguments);
-                    out.extend([Ok(ChatEvent::ToolCallDelta {
-                        index,
-                        id,
-                        name,
-                        arguments,
-                    })]);
+                if delta.refusal.is_some() || delta.tool_calls.is_some() {
+                    self.absorb_rare(delta, out);
                 }
             }
-            let reason = choice
-                .finish_reason
-                .filter(|r| !matches!(r, FinishReason::Other(o) if o.is_empty()));
-            if let Some(reason) = reason {
-                self.finish = Some(reason);
-                self.flush_calls(out);
+            if let Some(reason) = choice.finish_reason {
+                self.absorb_finish(reason, out);
             }
         }
+    }
+
+    /// A delta's refusal text and tool-call fragments (out of the
+    /// text-delta hot path).
+    #[inline(never)]
+    fn absorb_rare<E: Extend<Result<ChatEvent>>>(&mut self, delta: WireDelta, out: &mut E) {
+        if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
+            out.extend([Ok(ChatEvent::TextDelta(text))]);
+        }
+        for (position, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+            self.saw_calls = true;
+            let index = call
+                .index
+                .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
+            let function = call.function.unwrap_or_default();
+            let arguments = function.arguments.map(|a| a.0).unwrap_or_default();
+            let id = call.id.filter(|s| !s.is_empty());
+            let name = function.name.filter(|s| !s.is_empty());
+            self.calls
+                .push(index, id.as_deref(), name.as_deref(), &arguments);
+            out.extend([Ok(ChatEvent::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            })]);
+        }
+    }
+
+    /// A choice's finish reason (an empty one is no reason): completed
+    /// tool calls are emitted.
+    #[inline(never)]
+    fn absorb_finish<E: Extend<Result<ChatEvent>>>(&mut self, reason: FinishReason, out: &mut E) {
+        if matches!(&reason, FinishReason::Other(o) if o.is_empty()) {
+            return;
+        }
+        self.finish = Some(reason);
+        self.flush_calls(out);
     }
 
     #[inline(never)]

@@ -17,7 +17,13 @@
 //! Then, outside criterion, the first-event latency probe: the server sends
 //! the first event only when the client holds the response, and the client
 //! stamps when its stream yields that event; printed as a distribution.
-//! Finally the median ratios of the groups are printed.
+//! Finally the median ratios of the groups are printed, then the
+//! contestants take turns job by job and each one's median wall time and
+//! median client CPU time (the bench thread's `CLOCK_THREAD_CPUTIME_ID`:
+//! every client runs on this thread, the server on its own) are printed.
+//! On a 2-core VM the framed stream's wall time is set by how the client's
+//! and the server's wake-ups interleave; `taskset -c 0` (one core) takes
+//! that out and leaves client CPU as the cost to compare.
 //!
 //! `cargo bench -p plugbay-benches --bench llm -- --measurement-time 3 --warm-up-time 1`
 #![allow(
@@ -42,6 +48,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use nix::time::{ClockId, clock_gettime};
 use plugbay_llm::ChatModel;
 use plugbay_llm::openai::{ChunkFolder, OpenAiChatModel};
 use plugbay_llm::sse::SseDecoder;
@@ -174,11 +181,13 @@ fn bench_stream(c: &mut Criterion, rt: &Runtime, trio: &Trio, mode: &str) {
 }
 
 /// plugbay's sans-I/O decode: `SseDecoder` + `ChunkFolder`, events counted
-/// (events lent in place, as `OpenAiChatStream` folds them).
+/// and dropped as `OpenAiChatStream` hands them out: each SSE event is
+/// folded (lent in place) only once the events of the one before are gone,
+/// as the hand-written decoder drops each chunk before parsing the next.
 fn plugbay_decode(pieces: &[&[u8]]) -> usize {
     let mut decoder = SseDecoder::new();
     let mut folder = ChunkFolder::new();
-    let mut out = Vec::with_capacity(64);
+    let mut out = Vec::with_capacity(8);
     let mut events = 0;
     for piece in pieces {
         decoder.push(piece);
@@ -186,9 +195,10 @@ fn plugbay_decode(pieces: &[&[u8]]) -> usize {
             .next_event_with(|event| folder.push_ref(event, &mut out))
             .unwrap()
             .is_some()
-        {}
-        events += out.len();
-        out.clear();
+        {
+            events += out.len();
+            out.clear();
+        }
     }
     folder.end(&mut out);
     events + out.len()
@@ -312,52 +322,89 @@ fn latency_probe(rt: &Runtime, server: &Server, trio: &Trio, rounds: usize) {
 /// One timed unit of work of one contestant.
 type Job<'a> = Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
 
-/// Median wall time per job of each contestant, the contestants taking
-/// turns job by job, so that load from other processes on the shared
-/// machine falls on all of them alike (criterion measures one after the
-/// other, so a burst of load skews its ratios).
-fn interleaved(rt: &Runtime, rounds: usize, jobs: &[(&str, Job<'_>)]) -> Vec<(Duration, Duration)> {
-    let mut samples = vec![Vec::with_capacity(rounds); jobs.len()];
+/// CPU time (user + system) of the calling thread so far: the client's
+/// cost, as the bench runs every client on this thread's current-thread
+/// runtime (async-openai's spawned stream task included) and the server on
+/// its own thread.
+fn thread_cpu() -> Duration {
+    // CLOCK_THREAD_CPUTIME_ID brings the scheduler's count up to date when
+    // read (getrusage(RUSAGE_THREAD) can lag by a tick).
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
+}
+
+/// One contestant's interleaved result: wall-time median and p90, and the
+/// median client-thread CPU time per job.
+#[derive(Debug, Clone, Copy)]
+struct Turns {
+    wall: Duration,
+    wall_p90: Duration,
+    cpu: Duration,
+}
+
+/// Median wall time (and client CPU time) per job of each contestant, the
+/// contestants taking turns job by job, so that load from other processes
+/// on the shared machine falls on all of them alike (criterion measures one
+/// after the other, so a burst of load skews its ratios).
+fn interleaved(rt: &Runtime, rounds: usize, jobs: &[(&str, Job<'_>)]) -> Vec<Turns> {
+    let mut wall = vec![Vec::with_capacity(rounds); jobs.len()];
+    let mut cpu = vec![Vec::with_capacity(rounds); jobs.len()];
     rt.block_on(async {
         for (_, job) in jobs {
             job().await; // warm up
         }
         for _ in 0..rounds {
             for (i, (_, job)) in jobs.iter().enumerate() {
+                let cpu_start = thread_cpu();
                 let start = Instant::now();
                 job().await;
-                samples[i].push(start.elapsed());
+                wall[i].push(start.elapsed());
+                cpu[i].push(thread_cpu().saturating_sub(cpu_start));
             }
         }
     });
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            (percentile(&s, 0.5), percentile(&s, 0.9))
+    wall.into_iter()
+        .zip(cpu)
+        .map(|(mut w, mut c)| {
+            w.sort();
+            c.sort();
+            Turns {
+                wall: percentile(&w, 0.5),
+                wall_p90: percentile(&w, 0.9),
+                cpu: percentile(&c, 0.5),
+            }
         })
         .collect()
 }
 
-fn print_interleaved(
-    group: &str,
-    unit: &str,
-    jobs: &[(&str, Job<'_>)],
-    result: &[(Duration, Duration)],
-) {
+fn print_interleaved(group: &str, unit: &str, jobs: &[(&str, Job<'_>)], result: &[Turns]) {
     let us = |d: Duration| format!("{:.1}us", d.as_secs_f64() * 1e6);
-    let base = result[0].0.as_secs_f64();
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     let mut line = format!("  {group:<21}");
-    for ((name, _), (median, p90)) in jobs.iter().zip(result) {
-        line.push_str(&format!(" {name} {} (p90 {})", us(*median), us(*p90)));
-    }
-    for ((name, _), (median, _)) in jobs.iter().zip(result).skip(1) {
+    for ((name, _), turns) in jobs.iter().zip(result) {
         line.push_str(&format!(
-            " | plugbay/{name} {:.2}x",
-            base / median.as_secs_f64()
+            " {name} {} (p90 {})",
+            us(turns.wall),
+            us(turns.wall_p90)
         ));
     }
-    println!("{line}  [per {unit}]");
+    for ((name, _), turns) in jobs.iter().zip(result).skip(1) {
+        line.push_str(&format!(
+            " | plugbay/{name} {:.2}x",
+            ratio(result[0].wall, turns.wall)
+        ));
+    }
+    println!("{line}  [wall time per {unit}]");
+    let mut line = format!("  {:<21}", "");
+    for ((name, _), turns) in jobs.iter().zip(result) {
+        line.push_str(&format!(" {name} {}", us(turns.cpu)));
+    }
+    for ((name, _), turns) in jobs.iter().zip(result).skip(1) {
+        line.push_str(&format!(
+            " | plugbay/{name} {:.2}x",
+            ratio(result[0].cpu, turns.cpu)
+        ));
+    }
+    println!("{line}  [client CPU per {unit}]");
 }
 
 fn interleaved_ratios(rt: &Runtime, json: &Trio, bulk: &Trio, framed: &Trio, scale: usize) {
@@ -402,7 +449,7 @@ fn interleaved_ratios(rt: &Runtime, json: &Trio, bulk: &Trio, framed: &Trio, sca
             }),
         ),
     ];
-    let result = interleaved(rt, (40 * scale).max(1), &chat);
+    let result = interleaved(rt, (100 * scale).max(1), &chat);
     print_interleaved("llm_chat", "20 calls", &chat, &result);
     for (group, trio) in [("llm_stream_bulk", bulk), ("llm_stream_framed", framed)] {
         let jobs: Vec<(&str, Job<'_>)> = vec![
@@ -431,7 +478,7 @@ fn interleaved_ratios(rt: &Runtime, json: &Trio, bulk: &Trio, framed: &Trio, sca
                 }),
             ),
         ];
-        let result = interleaved(rt, (15 * scale).max(1), &jobs);
+        let result = interleaved(rt, (40 * scale).max(1), &jobs);
         print_interleaved(group, "stream", &jobs, &result);
     }
     let body: Vec<u8> = fixture::long_stream().concat();
@@ -455,7 +502,7 @@ fn interleaved_ratios(rt: &Runtime, json: &Trio, bulk: &Trio, framed: &Trio, sca
             }),
         ),
     ];
-    let result = interleaved(rt, (30 * scale).max(1), &jobs);
+    let result = interleaved(rt, (60 * scale).max(1), &jobs);
     print_interleaved("llm_decode_in_memory", "stream", &jobs, &result);
 }
 

@@ -56,3 +56,38 @@ pub async fn raw_server(raw: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     });
     (format!("http://{addr}"), seen)
 }
+
+/// A server that reads each request's head, then writes `parts` in order,
+/// each after its delay (a stream that stalls, or one that trickles), and
+/// closes. Returns its base URL and the number of connections it accepted.
+pub async fn paced_server(parts: Vec<(Duration, &'static [u8])>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let parts = Arc::new(parts);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let parts = parts.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                for (delay, bytes) in parts.iter() {
+                    tokio::time::sleep(*delay).await;
+                    if socket.write_all(bytes).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}

@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use super::body::{HttpResponse, map_reqwest_error};
 use super::call::Call;
 use super::headers;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// What one attempt produced when it succeeded.
 pub(super) enum Success {
@@ -32,6 +32,19 @@ pub(super) struct Failure {
     pub(super) sent: bool,
     pub(super) server_wait: Option<Duration>,
     pub(super) should_retry: Option<bool>,
+}
+
+/// An attempt cut by its timeout (the request may have been sent).
+pub(super) fn timeout_failure(call: &Call, limit: Duration) -> Failure {
+    let error = Error::new(ErrorKind::Timeout, "the request timed out")
+        .with_context("timeout_ms", limit.as_millis().to_string());
+    Failure {
+        error: decorate_basic(error, call),
+        transient: true,
+        sent: true,
+        server_wait: None,
+        should_retry: None,
+    }
 }
 
 pub(super) fn transport_failure(err: reqwest::Error, call: &Call) -> Failure {

@@ -104,7 +104,6 @@ impl HttpClientBuilder {
         };
         let client = reqwest::Client::builder()
             .tls_backend_rustls()
-            .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(self.pool_idle_timeout)
             .user_agent(self.user_agent)
@@ -114,10 +113,13 @@ impl HttpClientBuilder {
             .map_err(|e| {
                 Error::config("could not build the HTTP client").with_source(e.without_url())
             })?;
+        // The per-attempt timeout is applied by the retry loop, not by
+        // reqwest: one timer per attempt, armed only if the attempt waits.
         Ok(HttpClient::assemble(
             client,
             self.retry_policy,
             self.sleeper,
+            Some(self.timeout),
         ))
     }
 }

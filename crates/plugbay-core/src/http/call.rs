@@ -34,6 +34,7 @@ pub struct Call {
     mapper: Arc<dyn ErrorMapper>,
     retry_policy: Option<RetryPolicy>,
     timeout: Option<Duration>,
+    head_timeout_only: bool,
 }
 
 impl Call {
@@ -50,6 +51,7 @@ impl Call {
             mapper: Arc::new(DefaultErrorMapper::new()),
             retry_policy: None,
             timeout: None,
+            head_timeout_only: false,
         }
     }
 
@@ -85,6 +87,21 @@ impl Call {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// On a streamed call ([`HttpClient::send`](super::HttpClient::send)),
+    /// let the timeout bound each attempt only until the response head
+    /// (status and headers) has arrived, leaving the body to the caller:
+    /// a long LLM stream is bounded by the silence between its chunks, not
+    /// by its total length. Buffered calls always bound the whole attempt.
+    pub fn head_timeout_only(mut self) -> Self {
+        self.head_timeout_only = true;
+        self
+    }
+
+    /// Whether [`Call::head_timeout_only`] was set.
+    pub fn is_head_timeout_only(&self) -> bool {
+        self.head_timeout_only
     }
 
     /// The provider name.

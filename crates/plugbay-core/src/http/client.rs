@@ -9,7 +9,8 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use super::attempt::{
-    Failure, Mode, Success, decorate, decorate_basic, read_error_body, transport_failure,
+    Failure, Mode, Success, decorate, decorate_basic, read_error_body, timeout_failure,
+    transport_failure,
 };
 use super::body::{HttpResponse, map_reqwest_error};
 use super::builder::HttpClientBuilder;
@@ -36,6 +37,9 @@ struct ClientInner {
     client: reqwest::Client,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
+    /// The per-attempt timeout of calls that set none (`None` for a
+    /// wrapped `reqwest::Client`, whose own timeout applies).
+    timeout: Option<Duration>,
 }
 
 impl HttpClient {
@@ -64,27 +68,38 @@ impl HttpClient {
 
     /// Wrap an existing `reqwest::Client` (its own timeouts and TLS apply).
     pub fn from_reqwest(client: reqwest::Client, policy: RetryPolicy) -> Self {
-        Self::assemble(client, policy, Arc::new(TokioSleeper))
+        Self::assemble(client, policy, Arc::new(TokioSleeper), None)
     }
 
     pub(super) fn assemble(
         client: reqwest::Client,
         policy: RetryPolicy,
         sleeper: Arc<dyn Sleeper>,
+        timeout: Option<Duration>,
     ) -> Self {
         HttpClient {
             inner: Arc::new(ClientInner {
                 client,
                 policy,
                 sleeper,
+                timeout,
             }),
         }
     }
 
     /// The underlying `reqwest::Client`, for the rare call that must bypass
-    /// the retry loop.
+    /// the retry loop. It has the connect timeout but not the per-attempt
+    /// timeout, which the retry loop applies: bound such a request with
+    /// [`HttpClient::timeout`] (`RequestBuilder::timeout`).
     pub fn reqwest(&self) -> &reqwest::Client {
         &self.inner.client
+    }
+
+    /// The per-attempt timeout of calls that set none
+    /// ([`HttpClientBuilder::timeout`]); `None` for a client made with
+    /// [`HttpClient::from_reqwest`], whose own timeout applies.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.timeout
     }
 
     /// The default retry policy.
@@ -99,6 +114,7 @@ impl HttpClient {
             self.inner.client.clone(),
             policy,
             self.inner.sleeper.clone(),
+            self.inner.timeout,
         )
     }
 
@@ -206,8 +222,18 @@ impl HttpClient {
         loop {
             attempt += 1;
             span.record("attempts", attempt);
+            // The attempt's timeout is ours to apply (one lazily armed timer
+            // around the attempt) except on a stream whose body it must also
+            // bound: reqwest bounds that body.
+            let timeout = call.timeout().or(self.inner.timeout);
+            let ours = match mode {
+                Mode::Streaming if !call.is_head_timeout_only() => None,
+                _ => timeout,
+            };
             let mut builder = build(&self.inner.client);
-            if let Some(timeout) = call.timeout() {
+            if ours.is_none()
+                && let Some(timeout) = timeout
+            {
                 builder = builder.timeout(timeout);
             }
             let request = builder.build().map_err(|e| {
@@ -222,9 +248,13 @@ impl HttpClient {
             }
             let idempotent = call.is_idempotent_for(request.method());
             let began = Instant::now();
-            let outcome = self
-                .attempt(call, policy, request, mode, attempt, span)
-                .await;
+            let attempt_future = self.attempt(call, policy, request, mode, attempt, span);
+            let outcome = match ours {
+                Some(limit) => tokio::time::timeout(limit, attempt_future)
+                    .await
+                    .unwrap_or_else(|_| Err(timeout_failure(call, limit))),
+                None => attempt_future.await,
+            };
             spent += began.elapsed();
             let failure = match outcome {
                 Ok(success) => return Ok(success),

@@ -143,7 +143,9 @@ impl OpenAiClient {
         };
         let calls = Calls {
             chat: call("chat"),
-            chat_stream: call("chat_stream"),
+            // A stream's timeout covers the wait for its head; the stream
+            // then bounds the silence between chunks (`OpenAiChatStream`).
+            chat_stream: call("chat_stream").head_timeout_only(),
             embeddings: call("embeddings"),
         };
         let headers = StaticHeaders::new(&config, &base);

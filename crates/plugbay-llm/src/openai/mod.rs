@@ -29,6 +29,8 @@ mod chunk;
 mod client;
 mod config;
 mod error;
+mod fold;
+mod idle;
 mod stream;
 mod telemetry;
 mod wire;
@@ -50,7 +52,7 @@ pub use config::{
     PROVIDER_AZURE, PROVIDER_OPENAI,
 };
 pub use error::OpenAiErrorMapper;
-pub use stream::{ChunkFolder, FoldState};
+pub use fold::{ChunkFolder, FoldState};
 
 use client::{Endpoint, Operation};
 use stream::OpenAiChatStream;
@@ -219,7 +221,12 @@ impl OpenAiChatModel {
             .bytes_stream()
             .map(|chunk| chunk.map_err(map_reqwest_error))
             .boxed();
-        let stream = OpenAiChatStream::new(bytes, self.client.provider().to_owned(), span.clone());
+        let stream = OpenAiChatStream::new(
+            bytes,
+            self.client.provider().to_owned(),
+            span.clone(),
+            Some(self.client.config().timeout),
+        );
         Ok(Box::pin(stream))
     }
 

@@ -358,13 +358,17 @@ async fn put_chunk(
         "put_resumable_chunk"
     };
     let fail = |e: Error| e.with_provider(PROVIDER).with_operation(op);
-    let response = client
+    let mut request = client
         .http
         .reqwest()
         .put(session)
         .header("content-range", range)
         .header("content-length", data.len().to_string())
-        .body(data.clone())
+        .body(data.clone());
+    if let Some(timeout) = client.http.timeout() {
+        request = request.timeout(timeout);
+    }
+    let response = request
         .send()
         .await
         .map_err(|e| fail(map_reqwest_error(e)))?;
@@ -414,13 +418,15 @@ fn parse_kept(value: &str) -> Option<u64> {
 /// Best-effort cancel (`DELETE` gives 499); a session left behind expires
 /// after a week and never becomes an object.
 async fn cancel(client: &GcsClient, session: &str) {
-    let result = client
+    let mut request = client
         .http
         .reqwest()
         .delete(session)
-        .header("content-length", "0")
-        .send()
-        .await;
+        .header("content-length", "0");
+    if let Some(timeout) = client.http.timeout() {
+        request = request.timeout(timeout);
+    }
+    let result = request.send().await;
     if let Err(e) = result {
         tracing::debug!(error = %map_reqwest_error(e), "cancelling a GCS upload session failed");
     }

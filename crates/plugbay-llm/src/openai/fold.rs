@@ -1,0 +1,468 @@
+//! [`ChunkFolder`]: OpenAI stream chunks (SSE events) folded into
+//! [`ChatEvent`]s. Sans-I/O: fed one SSE event at a time, so fixtures and
+//! benchmarks drive it without a socket; [`OpenAiChatStream`](super::stream)
+//! runs it over a response body.
+
+use plugbay_core::{Error, ErrorKind, Result};
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::chunk::{ChunkMeta, LenientText, WireChunk, WireDelta};
+use super::error::stream_error;
+use super::wire::settle_finish;
+use crate::sse::{SseEvent, SseEventRef};
+use crate::stream::ToolCallAccumulator;
+use crate::types::{ChatEvent, FinishReason, Usage};
+
+/// The error carried by an `event: error` event.
+#[cold]
+#[inline(never)]
+fn error_event(data: &[u8]) -> Error {
+    match serde_json::from_slice::<Value>(data) {
+        Ok(value) => stream_error(value.get("error").unwrap_or(&value)),
+        Err(_) => Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "error event inside the reply stream: {}",
+                String::from_utf8_lossy(data)
+            ),
+        ),
+    }
+}
+
+/// Where the fold stands after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldState {
+    /// More events are expected.
+    Open,
+    /// `[DONE]` arrived: the `Finish` event was emitted.
+    Done,
+    /// An error item was emitted; the stream must end.
+    Failed,
+}
+
+/// Folds OpenAI stream chunks into [`ChatEvent`]s in the order the
+/// [`ChatEvent`] contract promises: text and tool-call deltas as they come,
+/// completed tool calls when the choice finishes, then one `Usage` (the last
+/// one seen: vLLM repeats usage on every chunk) and one `Finish` at
+/// `[DONE]`. Only the first choice (`index` 0) is followed.
+///
+/// ```
+/// use plugbay_llm::ChatEvent;
+/// use plugbay_llm::openai::{ChunkFolder, FoldState};
+/// use plugbay_llm::sse::SseEvent;
+/// let mut folder = ChunkFolder::new();
+/// let mut out = Vec::new();
+/// folder.push(&SseEvent::new(r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}"#), &mut out);
+/// folder.push(&SseEvent::new(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#), &mut out);
+/// assert_eq!(folder.push(&SseEvent::new("[DONE]"), &mut out), FoldState::Done);
+/// assert_eq!(out[0].as_ref().unwrap(), &ChatEvent::text("Hi"));
+/// assert!(matches!(out.last(), Some(Ok(ChatEvent::Finish { .. }))));
+/// ```
+#[derive(Debug, Default)]
+pub struct ChunkFolder {
+    calls: ToolCallAccumulator,
+    saw_calls: bool,
+    response_id: Option<String>,
+    model: Option<String>,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+    state: Option<FoldState>,
+}
+
+impl ChunkFolder {
+    /// A fold at the start of a stream.
+    pub fn new() -> ChunkFolder {
+        ChunkFolder::default()
+    }
+
+    /// The state after the last event.
+    pub fn state(&self) -> FoldState {
+        self.state.unwrap_or(FoldState::Open)
+    }
+
+    /// The usage seen so far.
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    /// The response id seen so far.
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_deref()
+    }
+
+    /// The model the server reported.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// The finish reason, once known.
+    pub fn finish_reason(&self) -> Option<&FinishReason> {
+        self.finish.as_ref()
+    }
+
+    /// Fold one SSE event, appending what it produces to `out`.
+    pub fn push<E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        event: &SseEvent,
+        out: &mut E,
+    ) -> FoldState {
+        self.push_ref(event.view(), out)
+    }
+
+    /// Fold one borrowed SSE event (as lent by
+    /// [`SseDecoder::next_event_with`](crate::sse::SseDecoder::next_event_with)),
+    /// appending what it produces to `out`.
+    pub fn push_ref<E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        event: SseEventRef<'_>,
+        out: &mut E,
+    ) -> FoldState {
+        if self.state() != FoldState::Open {
+            return self.state();
+        }
+        if event.is_done() {
+            self.complete(out);
+            return self.state();
+        }
+        if event.event() == "error" {
+            return self.fail(error_event(event.data()), out);
+        }
+        // Text already checked as UTF-8 parses faster (serde_json skips its
+        // check of each string, and skips ignored strings faster). `id` and
+        // `model` are read until known. Data that is not UTF-8 takes
+        // serde_json's byte path with `id` and `model` read, as before.
+        let data = event.data();
+        match std::str::from_utf8(data) {
+            Ok(text) if self.response_id.is_some() && self.model.is_some() => {
+                self.fold_chunk(serde_json::from_str::<WireChunk<IgnoredAny>>(text), out)
+            }
+            Ok(text) => self.fold_chunk(
+                serde_json::from_str::<WireChunk<LenientText<'_>>>(text),
+                out,
+            ),
+            Err(_) => self.fold_chunk(
+                serde_json::from_slice::<WireChunk<LenientText<'_>>>(data),
+                out,
+            ),
+        }
+    }
+
+    fn fold_chunk<Meta: ChunkMeta, E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        parsed: serde_json::Result<WireChunk<Meta>>,
+        out: &mut E,
+    ) -> FoldState {
+        let chunk = match parsed {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let error = Error::new(
+                    ErrorKind::Protocol,
+                    format!("unreadable chunk in the reply stream: {e}"),
+                )
+                .with_source(e);
+                return self.fail(error, out);
+            }
+        };
+        if let Some(error) = &chunk.error
+            && !error.is_null()
+        {
+            return self.fail(stream_error(error), out);
+        }
+        self.absorb(chunk, out);
+        FoldState::Open
+    }
+
+    /// The body ended: without `[DONE]` that is a `Protocol` error item.
+    pub fn end<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) -> FoldState {
+        if self.state() == FoldState::Open {
+            let error = Error::new(
+                ErrorKind::Protocol,
+                "the reply stream ended before `data: [DONE]`",
+            );
+            return self.fail(error, out);
+        }
+        self.state()
+    }
+
+    fn absorb<Meta: ChunkMeta, E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        chunk: WireChunk<Meta>,
+        out: &mut E,
+    ) {
+        if self.response_id.is_none() {
+            self.response_id = Meta::text(chunk.id);
+        }
+        if self.model.is_none() {
+            self.model = Meta::text(chunk.model);
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        for choice in chunk.choices.unwrap_or_default() {
+            if choice.index.unwrap_or(0) != 0 {
+                continue;
+            }
+            if let Some(mut delta) = choice.delta {
+                if let Some(text) = delta.content.take().filter(|t| !t.is_empty()) {
+                    out.extend([Ok(ChatEvent::TextDelta(text))]);
+                }
+                if delta.refusal.is_some() || delta.tool_calls.is_some() {
+                    self.absorb_rare(delta, out);
+                }
+            }
+            if let Some(reason) = choice.finish_reason {
+                self.absorb_finish(reason, out);
+            }
+        }
+    }
+
+    /// A delta's refusal text and tool-call fragments (out of the
+    /// text-delta hot path).
+    #[inline(never)]
+    fn absorb_rare<E: Extend<Result<ChatEvent>>>(&mut self, delta: WireDelta, out: &mut E) {
+        if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
+            out.extend([Ok(ChatEvent::TextDelta(text))]);
+        }
+        for (position, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+            self.saw_calls = true;
+            let index = call
+                .index
+                .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
+            let function = call.function.unwrap_or_default();
+            let arguments = function.arguments.map(|a| a.0).unwrap_or_default();
+            let id = call.id.filter(|s| !s.is_empty());
+            let name = function.name.filter(|s| !s.is_empty());
+            self.calls
+                .push(index, id.as_deref(), name.as_deref(), &arguments);
+            out.extend([Ok(ChatEvent::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            })]);
+        }
+    }
+
+    /// A choice's finish reason (an empty one is no reason): completed
+    /// tool calls are emitted.
+    #[inline(never)]
+    fn absorb_finish<E: Extend<Result<ChatEvent>>>(&mut self, reason: FinishReason, out: &mut E) {
+        if matches!(&reason, FinishReason::Other(o) if o.is_empty()) {
+            return;
+        }
+        self.finish = Some(reason);
+        self.flush_calls(out);
+    }
+
+    #[inline(never)]
+    fn flush_calls<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
+        if self.calls.is_empty() {
+            return;
+        }
+        match self.calls.finish() {
+            Ok(calls) => out.extend(calls.into_iter().map(|c| Ok(ChatEvent::ToolCall(c)))),
+            Err(e) => {
+                self.fail(e, out);
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn complete<E: Extend<Result<ChatEvent>>>(&mut self, out: &mut E) {
+        self.flush_calls(out);
+        if self.state.is_some() {
+            return;
+        }
+        if let Some(usage) = self.usage {
+            out.extend([Ok(ChatEvent::Usage(usage))]);
+        }
+        let reason = settle_finish(self.finish.take(), self.saw_calls);
+        self.finish = Some(reason.clone());
+        out.extend([Ok(ChatEvent::Finish {
+            reason,
+            response_id: self.response_id.clone(),
+            model: self.model.clone(),
+        })]);
+        self.state = Some(FoldState::Done);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail<E: Extend<Result<ChatEvent>>>(&mut self, error: Error, out: &mut E) -> FoldState {
+        let error = match &self.response_id {
+            Some(id) if error.request_id().is_none() => {
+                error.with_context("response_id", id.clone())
+            }
+            _ => error,
+        };
+        out.extend([Err(error)]);
+        self.state = Some(FoldState::Failed);
+        FoldState::Failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ToolCall;
+    use bytes::Bytes;
+
+    fn fold(body: &str) -> Vec<Result<ChatEvent>> {
+        let mut folder = ChunkFolder::new();
+        let mut out = Vec::new();
+        for event in crate::sse::decode_all(body.as_bytes()).unwrap() {
+            folder.push(&event, &mut out);
+        }
+        folder.end(&mut out);
+        out
+    }
+
+    #[test]
+    fn tool_call_fragments_with_late_name_become_calls_before_usage_and_finish() {
+        let body = concat!(
+            "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"function\":{\"arguments\":\"\"}}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":\"\"}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Oslo\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: {\"choices\":null,\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"total_tokens\":13}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        let n = events.len();
+        assert_eq!(
+            events[n - 3],
+            ChatEvent::ToolCall(ToolCall::new("call_a", "get_weather", r#"{"city":"Oslo"}"#))
+        );
+        assert_eq!(events[n - 2], ChatEvent::Usage(Usage::new(9, 4)));
+        assert_eq!(
+            events[n - 1],
+            ChatEvent::Finish {
+                reason: FinishReason::ToolCalls,
+                response_id: Some("c1".into()),
+                model: Some("m".into())
+            }
+        );
+        let deltas = events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::ToolCallDelta { .. }))
+            .count();
+        assert_eq!(deltas, 3);
+    }
+
+    #[test]
+    fn a_cut_stream_and_an_error_chunk_end_in_typed_errors() {
+        let cut = fold("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+        assert_eq!(cut.len(), 2);
+        assert_eq!(cut[1].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+
+        let failed = fold(concat!(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+            "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"never\"}}]}\n\n",
+        ));
+        assert_eq!(failed.len(), 2);
+        assert_eq!(
+            failed[1].as_ref().unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+
+        let event_error = fold(
+            "event: error\ndata: {\"error\":{\"message\":\"slow\",\"code\":\"rate_limit_exceeded\"}}\n\n",
+        );
+        assert_eq!(
+            event_error[0].as_ref().unwrap_err().kind(),
+            ErrorKind::RateLimited
+        );
+
+        let garbage = fold("data: {not json\n\n");
+        assert_eq!(garbage[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn odd_but_tolerated_chunk_shapes_parse() {
+        let body = concat!(
+            "data: {\"id\":17,\"model\":\"m\",\"error\":null,\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\": [1, 2]}}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"d\",\"function\":{\"name\":\"g\",\"arguments\":null}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"x\\\":\\\"\\u00e9\\\"}\"}}]}}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        let calls: Vec<&ToolCall> = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ToolCall(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls[0], &ToolCall::new("c", "f", r#"{"a":[1,2]}"#));
+        assert_eq!(calls[1], &ToolCall::new("d", "g", r#"{"x":"é"}"#));
+        match events.last() {
+            Some(ChatEvent::Finish {
+                response_id, model, ..
+            }) => {
+                assert_eq!(response_id, &None, "a non-string id is ignored");
+                assert_eq!(model.as_deref(), Some("m"));
+            }
+            other => panic!("expected Finish, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_stick_once_known_and_bytes_that_are_not_utf8_read_as_before() {
+        let mut folder = ChunkFolder::new();
+        let mut out = Vec::new();
+        let chunks: [&[u8]; 3] = [
+            br#"{"id":"c1","model":"m1","choices":[{"delta":{"content":"a"}}]}"#,
+            br#"{"id":"c2","model":"m2","choices":[{"delta":{"content":"b"}}]}"#,
+            b"{\"system_fingerprint\":\"\xff\",\"choices\":[{\"delta\":{\"content\":\"c\"}}]}",
+        ];
+        for data in chunks {
+            folder.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
+        }
+        folder.push(&SseEvent::new("[DONE]"), &mut out);
+        let events: Vec<ChatEvent> = out.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            events[..3],
+            [
+                ChatEvent::text("a"),
+                ChatEvent::text("b"),
+                ChatEvent::text("c")
+            ]
+        );
+        assert_eq!(
+            events[3],
+            ChatEvent::Finish {
+                reason: FinishReason::Stop,
+                response_id: Some("c1".into()),
+                model: Some("m1".into())
+            }
+        );
+
+        let mut bad = ChunkFolder::new();
+        let mut out = Vec::new();
+        let data = b"{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}";
+        bad.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
+        assert_eq!(out[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn usage_on_every_chunk_keeps_the_last_and_other_choices_are_ignored() {
+        let body = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"other\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            events,
+            vec![
+                ChatEvent::text("a"),
+                ChatEvent::text("b"),
+                ChatEvent::Usage(Usage::new(5, 3)),
+                ChatEvent::finish(FinishReason::Length),
+            ]
+        );
+    }
+}

@@ -40,7 +40,6 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use plugbay_core::http::map_reqwest_error;
 use plugbay_core::{Error, ErrorKind, Result, SecretString};
 use tracing::Instrument;
 
@@ -217,12 +216,9 @@ impl OpenAiChatModel {
             let events = self.replay_json(response, model, span).await?;
             return Ok(futures::stream::iter(events.into_iter().map(Ok)).boxed());
         }
-        let bytes = response
-            .bytes_stream()
-            .map(|chunk| chunk.map_err(map_reqwest_error))
-            .boxed();
+        // reqwest's byte stream is `Unpin`; it is held as is.
         let stream = OpenAiChatStream::new(
-            bytes,
+            response.bytes_stream(),
             self.client.provider().to_owned(),
             span.clone(),
             Some(self.client.config().timeout),

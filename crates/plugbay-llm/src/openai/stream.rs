@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
-use futures::stream::BoxStream;
+use plugbay_core::http::map_reqwest_error;
 use plugbay_core::{Error, ErrorKind, Result};
 
 use super::fold::{ChunkFolder, FoldState};
@@ -19,9 +19,11 @@ use super::telemetry;
 use crate::sse::SseDecoder;
 use crate::types::ChatEvent;
 
-/// The [`ChatStream`](crate::ChatStream) of an OpenAI-compatible backend.
-pub(crate) struct OpenAiChatStream {
-    body: BoxStream<'static, Result<Bytes>>,
+/// The [`ChatStream`](crate::ChatStream) of an OpenAI-compatible backend,
+/// over a response body `B` (held as is: no boxing, no mapping layer per
+/// chunk).
+pub(crate) struct OpenAiChatStream<B> {
+    body: B,
     decoder: SseDecoder,
     body_ended: bool,
     folder: ChunkFolder,
@@ -32,15 +34,15 @@ pub(crate) struct OpenAiChatStream {
     idle: Option<IdleTimer>,
 }
 
-impl OpenAiChatStream {
+impl<B> OpenAiChatStream<B> {
     /// A stream over `body`; with `idle`, a body silent that long ends the
     /// stream in a `Timeout` error.
     pub(crate) fn new(
-        body: BoxStream<'static, Result<Bytes>>,
+        body: B,
         provider: String,
         span: tracing::Span,
         idle: Option<Duration>,
-    ) -> OpenAiChatStream {
+    ) -> OpenAiChatStream<B> {
         OpenAiChatStream {
             body,
             decoder: SseDecoder::new(),
@@ -79,7 +81,7 @@ impl OpenAiChatStream {
     }
 }
 
-impl std::fmt::Debug for OpenAiChatStream {
+impl<B> std::fmt::Debug for OpenAiChatStream<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiChatStream")
             .field("provider", &self.provider)
@@ -88,7 +90,10 @@ impl std::fmt::Debug for OpenAiChatStream {
     }
 }
 
-impl Stream for OpenAiChatStream {
+impl<B> Stream for OpenAiChatStream<B>
+where
+    B: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+{
     type Item = Result<ChatEvent>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -131,7 +136,7 @@ impl Stream for OpenAiChatStream {
                 this.folder.end(&mut this.pending);
                 continue;
             }
-            match this.body.as_mut().poll_next(cx) {
+            match Pin::new(&mut this.body).poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     if let Some(idle) = &mut this.idle {
                         idle.data();
@@ -139,7 +144,7 @@ impl Stream for OpenAiChatStream {
                     this.decoder.push(&chunk);
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    this.pending.push_back(Err(e));
+                    this.pending.push_back(Err(map_reqwest_error(e)));
                     this.finished = true;
                     this.record_end();
                 }

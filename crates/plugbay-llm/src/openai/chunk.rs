@@ -28,17 +28,15 @@ where
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub(super) struct WireDelta {
     pub(super) content: Option<String>,
-    #[serde(deserialize_with = "cold")]
+    #[serde(default, deserialize_with = "cold")]
     pub(super) refusal: Option<String>,
-    #[serde(deserialize_with = "cold")]
+    #[serde(default, deserialize_with = "cold")]
     pub(super) tool_calls: Option<Vec<WireCallChunk>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub(super) struct WireCallChunk {
     pub(super) index: Option<u32>,
     pub(super) id: Option<String>,
@@ -46,7 +44,6 @@ pub(super) struct WireCallChunk {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub(super) struct WireFunctionChunk {
     pub(super) name: Option<String>,
     pub(super) arguments: Option<ArgumentsText>,
@@ -129,25 +126,24 @@ impl<'de> Deserialize<'de> for ArgumentsText {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub(super) struct WireStreamChoice {
     pub(super) index: Option<u32>,
     pub(super) delta: Option<WireDelta>,
-    #[serde(deserialize_with = "cold")]
+    #[serde(default, deserialize_with = "cold")]
     pub(super) finish_reason: Option<FinishReason>,
 }
 
 /// A stream chunk. `Meta` reads `id` and `model`: [`LenientText`] until
 /// both are known, then [`IgnoredAny`] (they are only read once).
 #[derive(Debug, Deserialize)]
-#[serde(default, bound(deserialize = "Meta: Deserialize<'de>"))]
+#[serde(bound(deserialize = "Meta: Deserialize<'de>"))]
 pub(super) struct WireChunk<Meta> {
     pub(super) id: Option<Meta>,
     pub(super) model: Option<Meta>,
     pub(super) choices: Option<Vec<WireStreamChoice>>,
-    #[serde(deserialize_with = "cold")]
+    #[serde(default, deserialize_with = "cold")]
     pub(super) usage: Option<Usage>,
-    #[serde(deserialize_with = "cold")]
+    #[serde(default, deserialize_with = "cold")]
     pub(super) error: Option<Value>,
 }
 

@@ -122,8 +122,10 @@ impl OpenAiBuilder {
         self
     }
 
-    /// Bound on each attempt, including reading a streamed body (default
-    /// 10 minutes, as the official SDKs).
+    /// Bound on each attempt (default 10 minutes, as the official SDKs).
+    /// A non-streaming call is bounded whole; a stream is bounded until
+    /// its response head and then by the silence between its chunks (a
+    /// stalled stream ends in a `Timeout` error item), never by its length.
     pub fn timeout(mut self, timeout: Duration) -> OpenAiBuilder {
         self.config.timeout = timeout;
         self

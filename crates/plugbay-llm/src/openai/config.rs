@@ -95,7 +95,8 @@ pub struct OpenAiConfig {
     pub embedding_dimensions: Option<usize>,
     /// The most inputs per embeddings request.
     pub max_batch: usize,
-    /// Bound on each attempt, including reading a streamed body.
+    /// Bound on each attempt; for a stream, on the wait for its head and
+    /// then on each silence between its chunks.
     pub timeout: Duration,
     /// Retries, backoff and budget. OpenAI's default also retries 409.
     #[serde(skip)]

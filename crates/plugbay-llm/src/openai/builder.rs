@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use plugbay_core::http::HttpClient;
-use plugbay_core::{Error, Result, RetryPolicy, SecretString, Settings};
+use plugbay_core::{Error, Result, RetryPolicy, SecretString};
 use serde_json::Value;
-use url::Url;
 
 use super::config::{
     COMPATIBLE_MAX_BATCH, DEFAULT_AZURE_API_VERSION, DEFAULT_BASE_URL, MaxTokensField,
@@ -14,6 +13,10 @@ use super::config::{
 };
 use super::{OpenAiChatModel, OpenAiClient, OpenAiEmbeddingModel};
 use crate::types::ChatCapabilities;
+
+mod settings;
+#[cfg(test)]
+mod tests;
 
 /// Builds an [`OpenAiClient`] (and from it the chat and embedding models).
 ///
@@ -42,10 +45,6 @@ pub struct OpenAiBuilder {
     compatible: bool,
     max_tokens_field_set: bool,
     max_batch_set: bool,
-}
-
-fn bad_url(url: &str, why: impl Into<String>) -> Error {
-    Error::config(why.into()).with_context("url", plugbay_core::redact::redact(url))
 }
 
 impl OpenAiBuilder {
@@ -193,179 +192,6 @@ impl OpenAiBuilder {
         &self.config
     }
 
-    /// Read settings: `OPENAI_API_KEY` (may be a secret reference),
-    /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID` or `OPENAI_ORGANIZATION`,
-    /// `OPENAI_PROJECT_ID`, `OPENAI_MODEL`, `OPENAI_EMBEDDING_MODEL`,
-    /// `OPENAI_EMBEDDING_DIMENSIONS`, `OPENAI_TIMEOUT`, `OPENAI_MAX_RETRIES`.
-    /// With `AZURE_OPENAI_ENDPOINT` set (and no `OPENAI_BASE_URL`) it
-    /// configures Azure OpenAI instead: `AZURE_OPENAI_API_KEY` (or
-    /// `OPENAI_API_KEY`), `OPENAI_API_VERSION`, `AZURE_OPENAI_DEPLOYMENT`,
-    /// `AZURE_OPENAI_EMBEDDING_DEPLOYMENT`.
-    pub async fn from_settings(settings: &Settings) -> Result<OpenAiBuilder> {
-        let azure_endpoint = settings
-            .get("AZURE_OPENAI_ENDPOINT")
-            .filter(|_| !settings.contains("OPENAI_BASE_URL"));
-        let mut builder = match azure_endpoint {
-            Some(endpoint) => {
-                let mut b = OpenAiBuilder::azure(endpoint.trim());
-                if let Some(version) = settings
-                    .get("OPENAI_API_VERSION")
-                    .or_else(|| settings.get("AZURE_OPENAI_API_VERSION"))
-                {
-                    b = b.azure_api_version(version.trim());
-                }
-                if let Some(key) = settings.secret("AZURE_OPENAI_API_KEY").await? {
-                    b = b.api_key(key);
-                }
-                if let Some(deployment) = settings.get("AZURE_OPENAI_DEPLOYMENT") {
-                    b = b.model(deployment.trim());
-                }
-                if let Some(deployment) = settings.get("AZURE_OPENAI_EMBEDDING_DEPLOYMENT") {
-                    b = b.embedding_model(deployment.trim());
-                }
-                b
-            }
-            None => match settings.get_url("OPENAI_BASE_URL")? {
-                Some(url) => OpenAiBuilder::default().base_url(url.as_str()),
-                None => OpenAiBuilder::default(),
-            },
-        };
-        if builder.config.api_key.is_none()
-            && let Some(key) = settings.secret("OPENAI_API_KEY").await?
-        {
-            builder = builder.api_key(key);
-        }
-        if let Some(org) = settings
-            .get("OPENAI_ORG_ID")
-            .or_else(|| settings.get("OPENAI_ORGANIZATION"))
-        {
-            builder = builder.organization(org.trim());
-        }
-        if let Some(project) = settings
-            .get("OPENAI_PROJECT_ID")
-            .or_else(|| settings.get("OPENAI_PROJECT"))
-        {
-            builder = builder.project(project.trim());
-        }
-        if let Some(model) = settings.get("OPENAI_MODEL")
-            && !builder.config.is_azure()
-        {
-            builder = builder.model(model.trim());
-        }
-        if let Some(model) = settings.get("OPENAI_EMBEDDING_MODEL")
-            && !builder.config.is_azure()
-        {
-            builder = builder.embedding_model(model.trim());
-        }
-        if let Some(dims) = settings.get_parsed::<usize>("OPENAI_EMBEDDING_DIMENSIONS")? {
-            builder = builder.embedding_dimensions(dims);
-        }
-        if let Some(timeout) = settings.get_duration("OPENAI_TIMEOUT")? {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(retries) = settings.get_parsed::<u32>("OPENAI_MAX_RETRIES")? {
-            builder = builder.max_retries(retries);
-        }
-        Ok(builder)
-    }
-
-    /// [`OpenAiBuilder::from_settings`] over the process environment and
-    /// `.env.local`.
-    pub async fn from_env() -> Result<OpenAiBuilder> {
-        OpenAiBuilder::from_settings(&Settings::from_env()?).await
-    }
-
-    /// Read a URL:
-    ///
-    /// - `openai://?model=gpt-4o` — OpenAI itself;
-    /// - `openai+http://127.0.0.1:8000/v1?model=..` and `openai+https://..`
-    ///   — an OpenAI-compatible server at that root (compatible defaults,
-    ///   see [`OpenAiBuilder::compatible`]);
-    /// - `azure-openai://NAME.openai.azure.com?deployment=..&api-version=..`
-    ///   — Azure OpenAI.
-    ///
-    /// Query parameters: `model` (or `deployment`), `embedding_model` (or
-    /// `embedding_deployment`), `dimensions`, `max_batch`, `timeout`
-    /// (`30s`), `max_retries`, `organization`, `project`,
-    /// `max_tokens_field` (`max_tokens` / `max_completion_tokens`),
-    /// `stream_usage` (`true`/`false`), `provider`, `api-version`. Unknown
-    /// parameters are a `Config` error. Keys never go in the URL: set them
-    /// with [`OpenAiBuilder::api_key`] (or `OPENAI_API_KEY`).
-    pub fn from_url(url: &str) -> Result<OpenAiBuilder> {
-        let parsed =
-            Url::parse(url).map_err(|e| bad_url(url, format!("invalid OpenAI URL: {e}")))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(bad_url(
-                url,
-                "put the API key in OPENAI_API_KEY or api_key(), not in the URL",
-            ));
-        }
-        let host = parsed.host_str().unwrap_or_default();
-        let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let path = parsed.path().trim_end_matches('/');
-        let mut builder = match parsed.scheme() {
-            "openai" if host.is_empty() => OpenAiBuilder::default(),
-            "openai" => OpenAiBuilder::default().base_url(format!("https://{host}{port}{path}")),
-            "openai+http" | "openai+https" if !host.is_empty() => {
-                let scheme = &parsed.scheme()["openai+".len()..];
-                OpenAiBuilder::compatible(
-                    super::config::PROVIDER_OPENAI,
-                    format!("{scheme}://{host}{port}{path}"),
-                )
-            }
-            "azure-openai" | "azure+openai" if !host.is_empty() => {
-                OpenAiBuilder::azure(format!("https://{host}{port}{path}"))
-            }
-            other => {
-                return Err(bad_url(
-                    url,
-                    format!(
-                        "`{other}://` is not an OpenAI URL (expected openai://, openai+http://host/v1, openai+https://host/v1 or azure-openai://host)"
-                    ),
-                ));
-            }
-        };
-        for (key, value) in parsed.query_pairs() {
-            builder = builder
-                .apply_query(&key, value.trim())
-                .map_err(|e| e.with_context("url", plugbay_core::redact::redact(url)))?;
-        }
-        Ok(builder)
-    }
-
-    fn apply_query(self, key: &str, value: &str) -> Result<OpenAiBuilder> {
-        fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
-            value.parse().map_err(|_| {
-                Error::config(format!(
-                    "URL parameter `{key}` has an invalid value `{value}`"
-                ))
-            })
-        }
-        Ok(match key {
-            "model" | "deployment" => self.model(value),
-            "embedding_model" | "embedding_deployment" => self.embedding_model(value),
-            "dimensions" => self.embedding_dimensions(parse(key, value)?),
-            "max_batch" => self.max_batch(parse(key, value)?),
-            "max_retries" => self.max_retries(parse(key, value)?),
-            "timeout" => self.timeout(plugbay_core::config::parse_duration(value).ok_or_else(|| {
-                Error::config(format!("URL parameter `timeout` is not a duration: `{value}`"))
-            })?),
-            "organization" => self.organization(value),
-            "project" => self.project(value),
-            "provider" => self.provider_name(value),
-            "api-version" | "api_version" => self.azure_api_version(value),
-            "max_tokens_field" => self.max_tokens_field(MaxTokensField::parse(value).ok_or_else(|| {
-                Error::config("URL parameter `max_tokens_field` must be max_tokens or max_completion_tokens")
-            })?),
-            "stream_usage" => self.stream_usage(plugbay_core::config::parse_bool(value).ok_or_else(|| {
-                Error::config("URL parameter `stream_usage` must be true or false")
-            })?),
-            other => {
-                return Err(Error::config(format!("unknown OpenAI URL parameter `{other}`")));
-            }
-        })
-    }
-
     /// Build the client. `Config` errors: an invalid base URL; no API key
     /// for OpenAI itself or Azure (custom base URLs may go without).
     pub fn build(mut self) -> Result<OpenAiClient> {
@@ -416,155 +242,5 @@ impl OpenAiBuilder {
     /// Build an embedding model.
     pub fn build_embedding(self) -> Result<OpenAiEmbeddingModel> {
         Ok(self.build()?.embedding_model())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use plugbay_core::{ErrorKind, ExposeSecret};
-
-    #[test]
-    fn url_forms() {
-        let b = OpenAiBuilder::from_url(
-            "openai://?model=gpt-4o&embedding_model=text-embedding-3-large&dimensions=256",
-        )
-        .unwrap();
-        assert_eq!(b.config().base_url, DEFAULT_BASE_URL);
-        assert_eq!(b.config().model, "gpt-4o");
-        assert_eq!(b.config().embedding_dimensions, Some(256));
-
-        let c = OpenAiBuilder::from_url("openai+http://127.0.0.1:8000/v1/?model=qwen&timeout=30s&max_retries=5&stream_usage=false")
-            .unwrap()
-            .build()
-            .unwrap();
-        let config = c.config();
-        assert_eq!(config.base_url, "http://127.0.0.1:8000/v1");
-        assert_eq!(config.timeout, Duration::from_secs(30));
-        assert_eq!(config.retry_policy.max_retries, 5);
-        assert!(!config.stream_usage);
-        assert_eq!(config.max_tokens_field, MaxTokensField::MaxTokens);
-        assert_eq!(config.max_batch, COMPATIBLE_MAX_BATCH);
-        assert!(config.retry_policy.retry_on_conflict);
-
-        let a = OpenAiBuilder::from_url(
-            "azure-openai://res.openai.azure.com?deployment=gpt4o&api-version=2025-01-01-preview",
-        )
-        .unwrap();
-        assert_eq!(a.config().base_url, "https://res.openai.azure.com");
-        assert_eq!(
-            a.config().azure_api_version.as_deref(),
-            Some("2025-01-01-preview")
-        );
-        assert_eq!(a.config().provider_name, PROVIDER_AZURE);
-        assert_eq!(a.config().model, "gpt4o");
-
-        for bad in [
-            "openai://?modle=x",
-            "redis://localhost",
-            "openai+http://user:sk-secret@host/v1",
-            "openai://?max_batch=lots",
-            "openai+http:///v1",
-        ] {
-            let err = OpenAiBuilder::from_url(bad).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Config, "{bad}");
-            assert!(!err.to_string().contains("sk-secret"), "{err}");
-        }
-    }
-
-    #[test]
-    fn keys_are_required_only_where_the_server_needs_them() {
-        let err = OpenAiBuilder::default().build().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config);
-        assert!(err.message().contains("OPENAI_API_KEY"), "{err}");
-        assert_eq!(
-            OpenAiBuilder::azure("https://x.openai.azure.com")
-                .build()
-                .unwrap_err()
-                .kind(),
-            ErrorKind::Config
-        );
-        assert!(
-            OpenAiBuilder::compatible("vllm", "http://127.0.0.1:1/v1")
-                .build()
-                .is_ok()
-        );
-        let explicit = OpenAiBuilder::compatible("vllm", "http://h/v1")
-            .max_tokens_field(MaxTokensField::MaxCompletionTokens)
-            .max_batch(64)
-            .build()
-            .unwrap();
-        assert_eq!(
-            explicit.config().max_tokens_field,
-            MaxTokensField::MaxCompletionTokens
-        );
-        assert_eq!(explicit.config().max_batch, 64);
-        // A custom base URL alone (a proxy in front of OpenAI) keeps OpenAI's defaults.
-        let proxy = OpenAiBuilder::default()
-            .base_url("http://proxy.internal/v1")
-            .build()
-            .unwrap();
-        assert_eq!(
-            proxy.config().max_tokens_field,
-            MaxTokensField::MaxCompletionTokens
-        );
-        assert_eq!(
-            proxy.config().max_batch,
-            super::super::config::OPENAI_MAX_BATCH
-        );
-        let err = OpenAiBuilder::compatible("x", "not a url")
-            .build()
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config);
-    }
-
-    #[tokio::test]
-    async fn settings_for_openai_and_azure() {
-        let settings = Settings::from_map([
-            ("OPENAI_API_KEY", "sk-abc"),
-            ("OPENAI_ORGANIZATION", "org-9"),
-            ("OPENAI_PROJECT_ID", "proj_1"),
-            ("OPENAI_MODEL", "gpt-4.1-mini"),
-            ("OPENAI_EMBEDDING_MODEL", "text-embedding-3-large"),
-            ("OPENAI_TIMEOUT", "45s"),
-            ("OPENAI_MAX_RETRIES", "4"),
-        ]);
-        let b = OpenAiBuilder::from_settings(&settings).await.unwrap();
-        let c = b.config();
-        assert_eq!(c.api_key.as_ref().unwrap().expose_secret(), "sk-abc");
-        assert_eq!(
-            (c.organization.as_deref(), c.project.as_deref()),
-            (Some("org-9"), Some("proj_1"))
-        );
-        assert_eq!(
-            (c.model.as_str(), c.embedding_model.as_str()),
-            ("gpt-4.1-mini", "text-embedding-3-large")
-        );
-        assert_eq!(c.timeout, Duration::from_secs(45));
-        assert_eq!(c.retry_policy.max_retries, 4);
-
-        let compat = Settings::from_map([("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1/")]);
-        let b = OpenAiBuilder::from_settings(&compat).await.unwrap();
-        assert_eq!(b.config().base_url, "http://127.0.0.1:8080/v1");
-        assert!(b.build().is_ok(), "no key needed for a custom base URL");
-
-        let azure = Settings::from_map([
-            ("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com/"),
-            ("AZURE_OPENAI_API_KEY", "az-key"),
-            ("OPENAI_API_VERSION", "2024-06-01"),
-            ("AZURE_OPENAI_DEPLOYMENT", "chat-dep"),
-            ("OPENAI_MODEL", "ignored-on-azure"),
-        ]);
-        let b = OpenAiBuilder::from_settings(&azure).await.unwrap();
-        let c = b.config();
-        assert!(c.is_azure());
-        assert_eq!(c.base_url, "https://res.openai.azure.com");
-        assert_eq!(c.model, "chat-dep");
-        assert_eq!(c.azure_api_version.as_deref(), Some("2024-06-01"));
-        assert_eq!(c.api_key.as_ref().unwrap().expose_secret(), "az-key");
-
-        let bad = Settings::from_map([("OPENAI_MAX_RETRIES", "many")]);
-        let err = OpenAiBuilder::from_settings(&bad).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config);
     }
 }

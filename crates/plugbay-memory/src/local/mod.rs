@@ -1,8 +1,10 @@
 //! [`LocalMemory`]: a Mem0-style memory engine over any chat model,
 //! embedding model and vector store.
 
+mod builder;
 mod history;
 mod hybrid;
+mod ingest;
 mod prompt;
 mod reconcile;
 mod records;
@@ -11,9 +13,7 @@ mod tests;
 #[cfg(test)]
 mod tests_search;
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use plugbay_core::{Error, ErrorKind, Result};
@@ -27,11 +27,9 @@ use crate::memory::{
     ScoredMemory, SearchOptions, now_millis, text_hash,
 };
 use crate::store::DynVectorStore;
-use crate::types::{
-    CollectionSpec, Metadata, Metric, ScrollRequest, Selector, VectorQuery,
-    validate_collection_name,
-};
+use crate::types::{CollectionSpec, Metric, ScrollRequest, Selector};
 
+pub use builder::LocalMemoryBuilder;
 pub use history::{DynHistoryStore, HistoryStore, InMemoryHistory, JsonlHistory};
 pub use hybrid::HybridSearch;
 use reconcile::Action;
@@ -100,97 +98,6 @@ impl fmt::Debug for LocalMemory {
             .field("collection", &self.collection)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
-    }
-}
-
-/// Builder of [`LocalMemory`]: the three models/stores are required.
-#[derive(Debug, Default)]
-pub struct LocalMemoryBuilder {
-    llm: Option<DynChatModel>,
-    embedder: Option<DynEmbeddingModel>,
-    store: Option<DynVectorStore>,
-    collection: Option<String>,
-    policy: ReconcilePolicy,
-    max_shown: Option<usize>,
-    history: Option<DynHistoryStore>,
-    hybrid: HybridSearch,
-}
-
-impl LocalMemoryBuilder {
-    /// The chat model used to extract facts.
-    pub fn chat_model(mut self, llm: DynChatModel) -> Self {
-        self.llm = Some(llm);
-        self
-    }
-
-    /// The embedding model for memories and queries.
-    pub fn embedding_model(mut self, embedder: DynEmbeddingModel) -> Self {
-        self.embedder = Some(embedder);
-        self
-    }
-
-    /// Where memories are stored.
-    pub fn vector_store(mut self, store: DynVectorStore) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// The collection name (default `"memories"`).
-    pub fn collection(mut self, name: impl Into<String>) -> Self {
-        self.collection = Some(name.into());
-        self
-    }
-
-    /// The reconciliation policy (default [`ReconcilePolicy::AddOnly`]).
-    pub fn policy(mut self, policy: ReconcilePolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// How many existing memories the extraction prompt shows (default 10).
-    pub fn max_existing_in_prompt(mut self, n: usize) -> Self {
-        self.max_shown = Some(n);
-        self
-    }
-
-    /// Where the event history goes (default [`InMemoryHistory`]).
-    pub fn history_store(mut self, history: DynHistoryStore) -> Self {
-        self.history = Some(history);
-        self
-    }
-
-    /// How search blends lexical and vector scores (default
-    /// [`HybridSearch::default`]; [`HybridSearch::off`] for purely
-    /// semantic search).
-    pub fn hybrid(mut self, hybrid: HybridSearch) -> Self {
-        self.hybrid = hybrid;
-        self
-    }
-
-    /// Build the engine.
-    ///
-    /// # Errors
-    /// `ErrorKind::Config` when a model or the store is missing or the
-    /// collection name is invalid.
-    pub fn build(self) -> Result<LocalMemory> {
-        let missing =
-            |what: &str| Error::config(format!("LocalMemory needs {what}")).with_provider(BACKEND);
-        let collection = self.collection.unwrap_or_else(|| "memories".to_owned());
-        validate_collection_name(&collection).map_err(|e| e.with_kind(ErrorKind::Config))?;
-        Ok(LocalMemory {
-            llm: self.llm.ok_or_else(|| missing("a chat model"))?,
-            embedder: self.embedder.ok_or_else(|| missing("an embedding model"))?,
-            store: self.store.ok_or_else(|| missing("a vector store"))?,
-            collection,
-            policy: self.policy,
-            max_shown: self.max_shown.unwrap_or(10),
-            dims: OnceCell::new(),
-            writes: tokio::sync::Mutex::new(()),
-            history: self
-                .history
-                .unwrap_or_else(|| Arc::new(InMemoryHistory::new())),
-            hybrid: self.hybrid,
-        })
     }
 }
 
@@ -293,143 +200,6 @@ impl LocalMemory {
             Some(record) => records::from_record(record.id, record.metadata),
             None => Err(not_found()),
         }
-    }
-
-    /// The scope's memories closest to `vector`, for the prompt.
-    async fn closest(&self, vector: Vec<f32>, filter: Filter) -> Result<Vec<MemoryItem>> {
-        if self.max_shown == 0 {
-            return Ok(Vec::new());
-        }
-        let hits = self
-            .store
-            .query(
-                &self.collection,
-                VectorQuery::new(vector, self.max_shown).filter(filter),
-            )
-            .await?;
-        hits.into_iter()
-            .map(|hit| records::from_record(hit.id, hit.metadata))
-            .collect()
-    }
-
-    /// Whether the scope already holds a memory with this hash.
-    async fn is_duplicate(&self, filter: &Filter, hash: &str) -> Result<bool> {
-        let f = filter.clone().and(Filter::eq("hash", hash));
-        Ok(self.store.count(&self.collection, Some(f)).await? > 0)
-    }
-
-    /// Apply a plan: drop duplicates, embed what is new in one batch, write
-    /// once, record history. Everything fallible that does not write comes
-    /// first.
-    async fn apply(
-        &self,
-        actions: Vec<Action>,
-        shown: &[MemoryItem],
-        scope: &Scope,
-        metadata: &Metadata,
-    ) -> Result<Vec<MemoryEvent>> {
-        let filter = scope_filter(scope)?;
-        // Without a collection there is nothing to be a duplicate of.
-        let collection_exists = self.ready().await?;
-        let mut seen = HashSet::new();
-        let mut writes: Vec<(MemoryItem, Option<String>)> = Vec::new();
-        let mut deletes: Vec<&MemoryItem> = Vec::new();
-        for action in actions {
-            match action {
-                Action::Add(text) => {
-                    let hash = text_hash(&text);
-                    if !seen.insert(hash.clone())
-                        || (collection_exists && self.is_duplicate(&filter, &hash).await?)
-                    {
-                        continue;
-                    }
-                    let id = uuid::Uuid::new_v4().to_string();
-                    let item =
-                        MemoryItem::new(id, text, scope.clone()).with_metadata(metadata.clone());
-                    writes.push((item, None));
-                }
-                Action::Update(i, text) => {
-                    let Some(old) = shown.get(i) else { continue };
-                    if text_hash(&text) == old.hash {
-                        continue;
-                    }
-                    let mut item = old.clone();
-                    item.hash = text_hash(&text);
-                    item.text = text;
-                    item.updated_at = now_millis();
-                    writes.push((item, Some(old.text.clone())));
-                }
-                Action::Delete(i) => deletes.extend(shown.get(i)),
-            }
-        }
-        let texts: Vec<String> = writes.iter().map(|(item, _)| item.text.clone()).collect();
-        let vectors = self.embed(&texts).await?;
-        let mut events = Vec::new();
-        if !writes.is_empty() {
-            let records = writes
-                .iter()
-                .zip(vectors)
-                .map(|((item, _), v)| records::to_record(item, v))
-                .collect();
-            self.store.upsert(&self.collection, records).await?;
-        }
-        for (item, old) in writes {
-            let kind = if old.is_some() {
-                MemoryEventKind::Update
-            } else {
-                MemoryEventKind::Add
-            };
-            events.push(MemoryEvent::new(item.id, kind, old, Some(item.text)));
-        }
-        if !deletes.is_empty() {
-            let ids = deletes.iter().map(|item| item.id.clone()).collect();
-            self.store
-                .delete(&self.collection, Selector::Ids(ids))
-                .await?;
-            for item in deletes {
-                events.push(MemoryEvent::new(
-                    item.id.clone(),
-                    MemoryEventKind::Delete,
-                    Some(item.text.clone()),
-                    None,
-                ));
-            }
-        }
-        self.record_events(&events).await?;
-        Ok(events)
-    }
-
-    async fn add_inferred(
-        &self,
-        messages: &[Message],
-        scope: &Scope,
-        metadata: &Metadata,
-    ) -> Result<Vec<MemoryEvent>> {
-        let turns = prompt::conversation(messages);
-        if turns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let probe_text = turns
-            .iter()
-            .map(|(_, text)| text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let probe = self.embed(&[probe_text]).await?.pop().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Protocol,
-                "the embedding model returned no vector",
-            )
-        })?;
-        let shown = self.closest(probe, scope_filter(scope)?).await?;
-        let request = prompt::extraction_request(
-            &turns,
-            &shown,
-            self.policy,
-            self.llm.capabilities().json_schema,
-        );
-        let reply = self.llm.chat(request).await?;
-        let actions = reconcile::parse_reply(&reply.text(), shown.len(), self.policy)?;
-        self.apply(actions, &shown, scope, metadata).await
     }
 }
 

@@ -107,4 +107,20 @@ mod tests {
         wait_expired(&mut timer).await;
         assert_eq!(start.elapsed(), Duration::from_secs(22));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_consumer_that_paused_is_not_timed_out_for_its_own_pause() {
+        let start = Instant::now();
+        let waker = futures::task::noop_waker();
+        let mut timer = IdleTimer::new(Duration::from_secs(10));
+        timer.data();
+        assert!(!timer.expired(&mut Context::from_waker(&waker)));
+        // The consumer reads nothing for 30 s, then drains what the body
+        // had buffered: the silence starts now, not 30 s ago.
+        tokio::time::sleep_until(start + Duration::from_secs(30)).await;
+        timer.data();
+        assert!(!timer.expired(&mut Context::from_waker(&waker)));
+        wait_expired(&mut timer).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(40));
+    }
 }

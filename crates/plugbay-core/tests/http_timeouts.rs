@@ -1,6 +1,7 @@
 //! Per-attempt timeouts of `HttpClient`: what they bound (the whole attempt
 //! of a buffered call, head and body of a plain stream, only the head of a
-//! `head_timeout_only` stream) against a raw server that stalls mid-body.
+//! `head_timeout_only` stream) against a raw server that stalls mid-body,
+//! and the read timeout that bounds each wait for body bytes instead.
 #![cfg(feature = "conformance")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,8 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures::StreamExt;
 use plugbay_core::ErrorKind;
-use plugbay_core::http::{Call, HttpClient, RecordingSleeper, RetryPolicy};
+use plugbay_core::http::{Call, HttpClient, RecordingSleeper, RetryPolicy, map_reqwest_error};
 use plugbay_core::test_servers::paced_server;
 
 fn ms(n: u64) -> Duration {
@@ -108,6 +110,63 @@ async fn a_head_only_stream_still_bounds_the_wait_for_its_head() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:#}");
     assert_eq!(seen.load(Ordering::SeqCst), 2, "retried once");
+}
+
+fn client_with_read_timeout(timeout: Duration, read_timeout: Duration) -> HttpClient {
+    HttpClient::builder()
+        .timeout(timeout)
+        .read_timeout(read_timeout)
+        .retry_policy(RetryPolicy::default().max_retries(1).jitter(0.0))
+        .sleeper(RecordingSleeper::new())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_head_only_stream_stalling_past_the_read_timeout_fails() {
+    let (url, seen) = stalling_server(ms(1500)).await;
+    let http = client_with_read_timeout(Duration::from_secs(10), ms(200));
+    let call = Call::new("test", "stream").head_timeout_only();
+    let response = http.send(&call, |c| c.get(&url)).await.unwrap();
+    let mut body = response.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert_eq!(first.as_ref(), b"hello");
+    let err = match body.next().await {
+        Some(Ok(chunk)) => panic!("unexpected chunk {chunk:?} after the stall"),
+        Some(Err(e)) => e,
+        None => panic!("the stream ended without the read timeout firing"),
+    };
+    assert!(err.is_timeout(), "{err}");
+    let err = map_reqwest_error(err);
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:#}");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "a body failure is not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_head_only_stream_trickling_within_the_read_timeout_outlives_the_attempt_timeout() {
+    // Four gaps of 150 ms: each well under the 500 ms read timeout, 600 ms
+    // in all, twice the 300 ms per-attempt timeout.
+    let (base, seen) = paced_server(vec![
+        (
+            Duration::ZERO,
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n",
+        ),
+        (ms(150), b"1\r\nb\r\n"),
+        (ms(150), b"1\r\nc\r\n"),
+        (ms(150), b"1\r\nd\r\n"),
+        (ms(150), b"1\r\ne\r\n0\r\n\r\n"),
+    ])
+    .await;
+    let url = format!("{base}/r");
+    let http = client_with_read_timeout(ms(300), ms(500));
+    let call = Call::new("test", "stream").head_timeout_only();
+    let response = http.send(&call, |c| c.get(&url)).await.unwrap();
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"abcde");
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
 
 #[test]

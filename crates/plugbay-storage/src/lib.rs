@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod content_range;
 pub mod key;
 pub mod memory;
 mod paging;

@@ -1,4 +1,4 @@
-//! [`HttpClientBuilder`]: timeouts, user agent, redirects, retry policy
+//! [`HttpClientBuilder`]: timeouts (per attempt, connect, read), user agent, redirects, retry policy
 //! and sleeper for a new [`HttpClient`].
 
 use std::sync::Arc;
@@ -16,6 +16,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("plugbay/", env!("CARGO_PKG_VERSION
 pub struct HttpClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
+    read_timeout: Option<Duration>,
     pool_idle_timeout: Duration,
     user_agent: String,
     retry_policy: RetryPolicy,
@@ -29,6 +30,7 @@ impl Default for HttpClientBuilder {
         HttpClientBuilder {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            read_timeout: None,
             pool_idle_timeout: Duration::from_secs(90),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry_policy: RetryPolicy::default(),
@@ -51,6 +53,22 @@ impl HttpClientBuilder {
     /// Bound connecting (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Bound each wait for response bytes (default none): a read that
+    /// stays idle this long fails with a timeout, however long the whole
+    /// response takes. This is what bounds a body left to the caller by
+    /// [`Call::head_timeout_only`](super::Call::head_timeout_only), whose
+    /// stream then fails with a `reqwest` timeout error that
+    /// [`map_reqwest_error`](super::map_reqwest_error) maps to
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout). The timer restarts
+    /// after every body read. Before the head, reqwest runs one such timer
+    /// from the moment the request is sent, so it also bounds sending a
+    /// request body plus waiting for the answer: keep it longer than the
+    /// slowest upload of one request.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
         self
     }
 
@@ -102,8 +120,11 @@ impl HttpClientBuilder {
         } else {
             reqwest::redirect::Policy::limited(self.max_redirects)
         };
-        let client = reqwest::Client::builder()
-            .tls_backend_rustls()
+        let mut client = reqwest::Client::builder().tls_backend_rustls();
+        if let Some(timeout) = self.read_timeout {
+            client = client.read_timeout(timeout);
+        }
+        let client = client
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(self.pool_idle_timeout)
             .user_agent(self.user_agent)

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use plugbay_core::http::{HttpClient, RetryPolicy};
 use plugbay_core::{Error, Result, SecretString, Settings};
@@ -233,6 +234,23 @@ impl GcsBuilder {
         self
     }
 
+    /// Longest wait for response bytes (default 60 s): what bounds
+    /// downloads, whose bodies have no total cap. Also bounds sending one
+    /// request (a chunk) until its answer starts, so keep it above the
+    /// slowest chunk upload. Ignored with [`GcsBuilder::http_client`],
+    /// whose own settings apply.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.read_timeout = timeout;
+        self
+    }
+
+    /// How often a download cut mid-body is resumed from where it stopped,
+    /// pinned to the same generation (default 3; 0 never resumes).
+    pub fn read_resume_attempts(mut self, attempts: u32) -> Self {
+        self.config.read_resume_attempts = attempts;
+        self
+    }
+
     /// Whether the server honours `ifGenerationMatch=0` on rewrites (default
     /// true; fake-gcs-server does not, so create-only copies there are
     /// `Unsupported`).
@@ -293,6 +311,7 @@ impl GcsBuilder {
             (Some(http), None) => http,
             (None, policy) => HttpClient::builder()
                 .retry_policy(policy.unwrap_or_default())
+                .read_timeout(config.read_timeout)
                 .build()?,
         };
         let auth = if config.unauthenticated() {
@@ -375,6 +394,16 @@ mod tests {
         assert_eq!(store.bucket(), "bkt");
         assert_eq!(store.config().endpoint.as_str(), "http://127.0.0.1:9/");
         assert_eq!(store.config().chunk_size, 512 * 1024);
+        assert_eq!(store.config().read_timeout, Duration::from_secs(60));
+        assert_eq!(store.config().read_resume_attempts, 3);
+        let tuned = GcsBuilder::new("b")
+            .anonymous(true)
+            .read_timeout(Duration::from_secs(5))
+            .read_resume_attempts(0)
+            .build()
+            .unwrap();
+        assert_eq!(tuned.config().read_timeout, Duration::from_secs(5));
+        assert_eq!(tuned.config().read_resume_attempts, 0);
         assert!(store.config().emulator);
         let fb = GcsBuilder::default()
             .url("firebase://proj?emulator=localhost:1")

@@ -1,6 +1,7 @@
 //! [`GcsConfig`] and the service-account key it may carry.
 
 use std::fmt;
+use std::time::Duration;
 
 use plugbay_core::{Error, ExposeSecret, Result, SecretString};
 use serde::Deserialize;
@@ -18,6 +19,9 @@ pub const FIREBASE_DOWNLOAD_BASE: &str = "https://firebasestorage.googleapis.com
 pub const CHUNK_GRANULARITY: usize = 256 * 1024;
 /// The default resumable chunk: 8 MiB (also the largest single-request upload).
 pub const DEFAULT_CHUNK_SIZE: usize = 32 * CHUNK_GRANULARITY;
+/// The default read timeout: 60 s, the per-attempt timeout uploads had
+/// before (see [`GcsConfig::read_timeout`]).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Settings of a [`GcsStore`](super::GcsStore). Build it through
 /// [`GcsBuilder`](super::GcsBuilder); `Debug` never shows the key.
@@ -42,6 +46,16 @@ pub struct GcsConfig {
     /// How often one chunk is resent (after asking the session how much it
     /// kept) before the upload fails.
     pub chunk_retries: u32,
+    /// Longest wait for response bytes on the default HTTP client (default
+    /// 60 s). This is what bounds downloads, whose bodies have no total
+    /// cap; a download stalled this long resumes. reqwest also runs it from
+    /// sending a request to its answer's head, so it must outlast the
+    /// upload of one chunk.
+    pub read_timeout: Duration,
+    /// How often a download cut mid-body (reset, stall, early end) is
+    /// resumed from where it stopped, pinned to the same generation
+    /// (default 3).
+    pub read_resume_attempts: u32,
     /// The server honours `ifGenerationMatch=0` on rewrites, so
     /// create-only copies are atomic (true on GCS; fake-gcs-server ignores it).
     pub conditional_copy: bool,
@@ -63,6 +77,8 @@ impl GcsConfig {
             access_token: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
             chunk_retries: 4,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            read_resume_attempts: 3,
             conditional_copy: true,
             download_tokens: false,
             firebase_download_base: default_url(FIREBASE_DOWNLOAD_BASE),
@@ -95,6 +111,8 @@ impl fmt::Debug for GcsConfig {
             )
             .field("chunk_size", &self.chunk_size)
             .field("chunk_retries", &self.chunk_retries)
+            .field("read_timeout", &self.read_timeout)
+            .field("read_resume_attempts", &self.read_resume_attempts)
             .field("conditional_copy", &self.conditional_copy)
             .field("download_tokens", &self.download_tokens)
             .finish_non_exhaustive()

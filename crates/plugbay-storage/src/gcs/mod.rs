@@ -11,6 +11,7 @@ mod firebase;
 mod list;
 mod presign;
 mod read;
+mod resume;
 mod time;
 mod upload;
 
@@ -53,6 +54,16 @@ pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
 /// - **Downloads** read the object's resource, check `GetOptions`
 ///   conditions against it, then stream `alt=media` pinned to that
 ///   generation (`ifGenerationMatch`), with `Range` for partial reads.
+///   The per-attempt timeout bounds only the wait for the answer's head:
+///   the body has no total time cap, and the default client's read
+///   timeout (60 s, [`GcsBuilder::read_timeout`]) bounds each wait for
+///   bytes. A body cut mid-stream (reset, stall, early end) resumes with
+///   `Range: bytes=<next>-<last>` pinned to the same generation, at most
+///   `read_resume_attempts` times (default 3,
+///   [`GcsBuilder::read_resume_attempts`]), each byte handed out once; a
+///   412 or 404 on a resume (the object was replaced or deleted) ends the
+///   stream with `PreconditionFailed` or `NotFound`, and a body that ends
+///   short of or runs past its length fails with `Protocol`.
 /// - **Listings** use `prefix`, `delimiter`, `startOffset` and
 ///   `maxResults`, with plugbay's own cursor as the continuation token.
 /// - **Copies** use `rewriteTo`, following `rewriteToken` until done;

@@ -3,18 +3,26 @@
 //! `alt=media`, pinned to that generation with `ifGenerationMatch` so the
 //! body can never come from another version. An overwrite between the two
 //! requests (412/404 on the download) starts over, at most three times.
+//! The body has no total time cap (only the client's read timeout bounds
+//! it) and a body cut mid-stream resumes (see [`super::resume`]).
+
+use std::sync::Arc;
 
 use futures::StreamExt;
-use plugbay_core::http::map_reqwest_error;
 use plugbay_core::{Error, ErrorKind, Result};
 
 use super::client::{GcsClient, PROVIDER, query, with_key};
+use super::resume::ReadState;
 use crate::key::Key;
 use crate::types::{ByteRange, ByteStream, GetOptions, GetResult, ObjectMeta};
 
 const ATTEMPTS: u32 = 3;
 
-pub(crate) async fn get(client: &GcsClient, key: &Key, opts: &GetOptions) -> Result<GetResult> {
+pub(crate) async fn get(
+    client: &Arc<GcsClient>,
+    key: &Key,
+    opts: &GetOptions,
+) -> Result<GetResult> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -49,21 +57,20 @@ pub(crate) async fn get(client: &GcsClient, key: &Key, opts: &GetOptions) -> Res
 }
 
 async fn download(
-    client: &GcsClient,
+    client: &Arc<GcsClient>,
     key: &Key,
     meta: &ObjectMeta,
     range: std::ops::Range<u64>,
     ranged: bool,
 ) -> Result<GetResult> {
-    let mut pairs = vec![("alt", "media".to_owned())];
-    if let Some(generation) = &meta.version {
-        pairs.push(("ifGenerationMatch", generation.clone()));
-    }
-    let url = format!("{}{}", client.object_url(key.as_str()), query(&pairs));
+    let url = media_url(client, key, meta.version.as_deref());
     let header = ranged
         .then(|| ByteRange::new(range.clone()).to_http_header())
         .flatten();
-    let call = client.call("get");
+    // The per-attempt timeout bounds only the wait for the answer's head:
+    // a large body may take long, the read timeout catches stalls, and a
+    // cut body resumes.
+    let call = client.call("get").head_timeout_only();
     let response = client
         .send(&call, |c| {
             let rb = c.get(&url);
@@ -84,24 +91,33 @@ async fn download(
         .with_operation("get")
         .with_context("key", key.as_str()));
     }
-    let key_text = key.as_str().to_owned();
-    let body = response
-        .bytes_stream()
-        .map(move |item| {
-            item.map_err(|e| {
-                map_reqwest_error(e)
-                    .with_provider(PROVIDER)
-                    .with_operation("get")
-                    .with_context("key", key_text.clone())
-            })
-        })
-        .boxed();
+    let state = ReadState {
+        client: client.clone(),
+        key: key.clone(),
+        generation: meta.version.clone(),
+        size: meta.size,
+        pos: range.start,
+        end: range.end,
+        resumes_left: client.config.read_resume_attempts,
+        body: Some(response.bytes_stream().boxed()),
+    };
+    let body = futures::stream::unfold(state, ReadState::next).boxed();
     let body = checked(body, range.end - range.start, key.as_str().to_owned());
     Ok(GetResult::new(meta.clone(), range, body))
 }
 
+/// The `alt=media` URL of `key`, pinned to `generation` when known.
+pub(super) fn media_url(client: &GcsClient, key: &Key, generation: Option<&str>) -> String {
+    let mut pairs = vec![("alt", "media".to_owned())];
+    if let Some(generation) = generation {
+        pairs.push(("ifGenerationMatch", generation.to_owned()));
+    }
+    format!("{}{}", client.object_url(key.as_str()), query(&pairs))
+}
+
 /// Fail the stream with `Protocol` when it ends short of (or runs past) the
-/// announced length, so a cut download never passes for a whole one.
+/// announced length, so a cut download never passes for a whole one, resumed
+/// or not.
 fn checked(inner: ByteStream, expected: u64, key: String) -> ByteStream {
     futures::stream::unfold((inner, 0u64, false), move |(mut inner, seen, done)| {
         let key = key.clone();

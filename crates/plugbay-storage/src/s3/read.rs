@@ -15,6 +15,7 @@ use plugbay_core::{Error, ErrorKind, Result};
 
 use super::client::{PROVIDER, S3Client, header, meta_from_headers, with_key};
 use super::request::S3Request;
+use crate::content_range::parse_content_range;
 use crate::key::Key;
 use crate::types::{ByteRange, GetOptions, GetResult};
 
@@ -103,17 +104,6 @@ fn served_range(headers: &http::HeaderMap, status: u16, key: &Key) -> Result<(Ra
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| protocol("no Content-Length"))?;
     Ok((0..size, size))
-}
-
-/// `bytes 10-19/100` → `(10..20, 100)`.
-fn parse_content_range(value: &str) -> Option<(Range<u64>, u64)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (span, total) = rest.split_once('/')?;
-    let (first, last) = span.split_once('-')?;
-    let first: u64 = first.trim().parse().ok()?;
-    let last: u64 = last.trim().parse().ok()?;
-    let total: u64 = total.trim().parse().ok()?;
-    (first <= last && last < total).then_some((first..last + 1, total))
 }
 
 struct ReadState {
@@ -210,25 +200,5 @@ impl ReadState {
         }
         self.body = Some(response.bytes_stream().boxed());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_ranges() {
-        assert_eq!(parse_content_range("bytes 10-19/100"), Some((10..20, 100)));
-        assert_eq!(parse_content_range("bytes 0-0/1"), Some((0..1, 1)));
-        for bad in [
-            "bytes */100",
-            "bytes 5-2/10",
-            "bytes 0-10/10",
-            "items 0-1/2",
-            "",
-        ] {
-            assert_eq!(parse_content_range(bad), None, "{bad}");
-        }
     }
 }

@@ -220,8 +220,11 @@ impl S3Builder {
         self
     }
 
-    /// Longest pause between reads of a response (ignored with
-    /// [`S3Builder::http_client`], whose own settings apply).
+    /// Longest pause between reads of a response (default 30 s; ignored
+    /// with [`S3Builder::http_client`], whose own settings apply). reqwest
+    /// also runs it from sending a request until its answer's head, so it
+    /// must outlast uploading one part (8 MiB in 30 s needs ≈ 2.2 Mbit/s):
+    /// raise it on slow uplinks.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.config.read_timeout = timeout;
         self

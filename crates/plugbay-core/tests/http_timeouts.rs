@@ -178,3 +178,57 @@ fn a_wrapped_reqwest_client_keeps_its_own_timeout() {
         Some(Duration::from_secs(60))
     );
 }
+
+#[tokio::test]
+async fn an_idle_bounded_body_ends_in_a_timeout_after_what_it_sent() {
+    use futures::StreamExt;
+    use plugbay_core::http::IdleBounded;
+    let (url, _) = stalling_server(ms(1500)).await;
+    let http = client(ms(5000));
+    let response = http
+        .send(&Call::new("test", "stream").head_timeout_only(), |c| {
+            c.get(&url)
+        })
+        .await
+        .unwrap();
+    let items: Vec<_> = IdleBounded::new(response.bytes_stream(), ms(200))
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap().as_ref(), b"hello");
+    assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn an_idle_bounded_body_may_outlast_its_limit_in_total() {
+    use futures::StreamExt;
+    use plugbay_core::http::IdleBounded;
+    // Four gaps of 150 ms (600 ms in all) against a 250 ms silence bound.
+    let (base, _) = paced_server(vec![
+        (
+            Duration::ZERO,
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n",
+        ),
+        (ms(150), b"1\r\nb\r\n"),
+        (ms(150), b"1\r\nc\r\n"),
+        (ms(150), b"1\r\nd\r\n"),
+        (ms(150), b"0\r\n\r\n"),
+    ])
+    .await;
+    let url = format!("{base}/r");
+    let http = client(ms(5000));
+    let response = http
+        .send(&Call::new("test", "stream").head_timeout_only(), |c| {
+            c.get(&url)
+        })
+        .await
+        .unwrap();
+    let items: Vec<_> = IdleBounded::new(response.bytes_stream(), ms(250))
+        .collect()
+        .await;
+    let body: Vec<u8> = items
+        .into_iter()
+        .flat_map(|item| item.unwrap().to_vec())
+        .collect();
+    assert_eq!(body, b"abcd");
+}

@@ -66,7 +66,8 @@ impl HttpClientBuilder {
     /// after every body read. Before the head, reqwest runs one such timer
     /// from the moment the request is sent, so it also bounds sending a
     /// request body plus waiting for the answer: keep it longer than the
-    /// slowest upload of one request.
+    /// slowest upload of one request, or bound only response bodies by
+    /// wrapping them in [`IdleBounded`](super::IdleBounded) instead.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = Some(timeout);
         self

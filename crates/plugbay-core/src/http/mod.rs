@@ -27,6 +27,7 @@ mod call;
 mod client;
 mod error_map;
 mod headers;
+mod idle;
 mod retry;
 
 pub use ::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -39,4 +40,5 @@ pub use headers::{
     RATE_LIMIT_HEADERS, REQUEST_ID_HEADERS, parse_retry_after, rate_limit_headers, request_id,
     should_retry_header,
 };
+pub use idle::{IdleBounded, IdleTimer};
 pub use retry::{RecordingSleeper, RetryPolicy, Sleeper, TokioSleeper};

@@ -30,7 +30,6 @@ mod client;
 mod config;
 mod error;
 mod fold;
-mod idle;
 mod stream;
 mod telemetry;
 mod wire;

@@ -14,10 +14,10 @@ use plugbay_core::http::map_reqwest_error;
 use plugbay_core::{Error, ErrorKind, Result};
 
 use super::fold::{ChunkFolder, FoldState};
-use super::idle::IdleTimer;
 use super::telemetry;
 use crate::sse::SseDecoder;
 use crate::types::ChatEvent;
+use plugbay_core::http::IdleTimer;
 
 /// The [`ChatStream`](crate::ChatStream) of an OpenAI-compatible backend,
 /// over a response body `B` (held as is: no boxing, no mapping layer per

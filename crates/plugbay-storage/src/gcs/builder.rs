@@ -234,11 +234,9 @@ impl GcsBuilder {
         self
     }
 
-    /// Longest wait for response bytes (default 60 s): what bounds
-    /// downloads, whose bodies have no total cap. Also bounds sending one
-    /// request (a chunk) until its answer starts, so keep it above the
-    /// slowest chunk upload. Ignored with [`GcsBuilder::http_client`],
-    /// whose own settings apply.
+    /// Longest wait for each next piece of a download's body (default
+    /// 30 s): what bounds downloads, whose bodies have no total cap; a
+    /// download stalled this long resumes. Uploads are not affected.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.config.read_timeout = timeout;
         self
@@ -311,7 +309,6 @@ impl GcsBuilder {
             (Some(http), None) => http,
             (None, policy) => HttpClient::builder()
                 .retry_policy(policy.unwrap_or_default())
-                .read_timeout(config.read_timeout)
                 .build()?,
         };
         let auth = if config.unauthenticated() {
@@ -394,7 +391,7 @@ mod tests {
         assert_eq!(store.bucket(), "bkt");
         assert_eq!(store.config().endpoint.as_str(), "http://127.0.0.1:9/");
         assert_eq!(store.config().chunk_size, 512 * 1024);
-        assert_eq!(store.config().read_timeout, Duration::from_secs(60));
+        assert_eq!(store.config().read_timeout, Duration::from_secs(30));
         assert_eq!(store.config().read_resume_attempts, 3);
         let tuned = GcsBuilder::new("b")
             .anonymous(true)

@@ -19,9 +19,8 @@ pub const FIREBASE_DOWNLOAD_BASE: &str = "https://firebasestorage.googleapis.com
 pub const CHUNK_GRANULARITY: usize = 256 * 1024;
 /// The default resumable chunk: 8 MiB (also the largest single-request upload).
 pub const DEFAULT_CHUNK_SIZE: usize = 32 * CHUNK_GRANULARITY;
-/// The default read timeout: 60 s, the per-attempt timeout uploads had
-/// before (see [`GcsConfig::read_timeout`]).
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default read timeout: 30 s (see [`GcsConfig::read_timeout`]).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of a [`GcsStore`](super::GcsStore). Build it through
 /// [`GcsBuilder`](super::GcsBuilder); `Debug` never shows the key.
@@ -46,11 +45,9 @@ pub struct GcsConfig {
     /// How often one chunk is resent (after asking the session how much it
     /// kept) before the upload fails.
     pub chunk_retries: u32,
-    /// Longest wait for response bytes on the default HTTP client (default
-    /// 60 s). This is what bounds downloads, whose bodies have no total
-    /// cap; a download stalled this long resumes. reqwest also runs it from
-    /// sending a request to its answer's head, so it must outlast the
-    /// upload of one chunk.
+    /// Longest wait for each next piece of a download's body (default
+    /// 30 s): what bounds downloads, whose bodies have no total cap; a
+    /// download stalled this long resumes. Uploads are not affected.
     pub read_timeout: Duration,
     /// How often a download cut mid-body (reset, stall, early end) is
     /// resumed from where it stopped, pinned to the same generation

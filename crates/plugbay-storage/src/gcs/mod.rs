@@ -55,9 +55,8 @@ pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
 ///   conditions against it, then stream `alt=media` pinned to that
 ///   generation (`ifGenerationMatch`), with `Range` for partial reads.
 ///   The per-attempt timeout bounds only the wait for the answer's head:
-///   the body has no total time cap, and the default client's read
-///   timeout (60 s, [`GcsBuilder::read_timeout`]) bounds each wait for
-///   bytes. A body cut mid-stream (reset, stall, early end) resumes with
+///   the body has no total time cap, and the read timeout (30 s,
+///   [`GcsBuilder::read_timeout`]) bounds each wait for bytes. A body cut mid-stream (reset, stall, early end) resumes with
 ///   `Range: bytes=<next>-<last>` pinned to the same generation, at most
 ///   `read_resume_attempts` times (default 3,
 ///   [`GcsBuilder::read_resume_attempts`]), each byte handed out once; a

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use plugbay_core::{Error, ErrorKind, Result};
 
 use super::client::{GcsClient, PROVIDER, query, with_key};
-use super::resume::ReadState;
+use super::resume::{ReadState, idle_body};
 use crate::key::Key;
 use crate::types::{ByteRange, ByteStream, GetOptions, GetResult, ObjectMeta};
 
@@ -99,7 +99,7 @@ async fn download(
         pos: range.start,
         end: range.end,
         resumes_left: client.config.read_resume_attempts,
-        body: Some(response.bytes_stream().boxed()),
+        body: Some(idle_body(client, response)),
     };
     let body = futures::stream::unfold(state, ReadState::next).boxed();
     let body = checked(body, range.end - range.start, key.as_str().to_owned());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
-use plugbay_core::http::map_reqwest_error;
+use plugbay_core::http::IdleBounded;
 use plugbay_core::{Error, Result};
 
 use super::client::{GcsClient, PROVIDER, with_key};
@@ -32,7 +32,16 @@ pub(super) struct ReadState {
     pub(super) end: u64,
     pub(super) resumes_left: u32,
     /// `None` once the stream is finished (after the last byte or an error).
-    pub(super) body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+    pub(super) body: Option<BoxStream<'static, Result<Bytes>>>,
+}
+
+/// A download's body, each silence bounded by the read timeout (the
+/// media call's own timeout bounds only the wait for its head).
+pub(super) fn idle_body(
+    client: &GcsClient,
+    response: reqwest::Response,
+) -> BoxStream<'static, Result<Bytes>> {
+    IdleBounded::new(response.bytes_stream(), client.config.read_timeout).boxed()
 }
 
 impl ReadState {
@@ -46,7 +55,7 @@ impl ReadState {
                     self.pos += chunk.len() as u64;
                     return Some((Ok(chunk), self));
                 }
-                Some(Err(e)) => self.decorate(map_reqwest_error(e)),
+                Some(Err(e)) => self.decorate(e),
                 None if self.pos >= self.end => {
                     self.body = None;
                     return None;
@@ -125,7 +134,7 @@ impl ReadState {
                 ))));
             }
         }
-        self.body = Some(response.bytes_stream().boxed());
+        self.body = Some(idle_body(&self.client, response));
         Ok(())
     }
 }

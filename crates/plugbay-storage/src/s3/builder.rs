@@ -220,11 +220,9 @@ impl S3Builder {
         self
     }
 
-    /// Longest pause between reads of a response (default 30 s; ignored
-    /// with [`S3Builder::http_client`], whose own settings apply). reqwest
-    /// also runs it from sending a request until its answer's head, so it
-    /// must outlast uploading one part (8 MiB in 30 s needs ≈ 2.2 Mbit/s):
-    /// raise it on slow uplinks.
+    /// Longest wait for a download's answer and then for each next piece
+    /// of its body (default 30 s); a download stalled this long resumes.
+    /// Uploads are bounded by [`S3Builder::upload_timeout`] alone.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.config.read_timeout = timeout;
         self
@@ -252,7 +250,7 @@ impl S3Builder {
         let http = match (self.http, self.retry_policy) {
             (Some(http), Some(policy)) => http.with_retry_policy(policy),
             (Some(http), None) => http,
-            (None, policy) => default_http(&config, policy.unwrap_or_default())?,
+            (None, policy) => default_http(policy.unwrap_or_default())?,
         };
         let source = credential_source(&config)?;
         let endpoint = Endpoint::new(
@@ -268,6 +266,7 @@ impl S3Builder {
             bucket: config.bucket.clone(),
             timeout: config.timeout,
             upload_timeout: config.upload_timeout,
+            read_timeout: config.read_timeout,
         };
         Ok(S3Store::assemble(Arc::new(client), Arc::new(config)))
     }

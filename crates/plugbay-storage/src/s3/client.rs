@@ -35,6 +35,8 @@ pub(crate) struct S3Client {
     pub(crate) credentials: CredentialProvider,
     pub(crate) timeout: Duration,
     pub(crate) upload_timeout: Duration,
+    /// Bounds a download's wait for its head and each silence of its body.
+    pub(crate) read_timeout: Duration,
 }
 
 impl S3Client {

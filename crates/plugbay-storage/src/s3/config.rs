@@ -124,8 +124,9 @@ pub struct S3Config {
     /// Bound on each upload request (a whole object or one part) per
     /// attempt (default 15 min).
     pub upload_timeout: Duration,
-    /// Longest pause between two reads of a response, which is what
-    /// bounds downloads (default 30 s; a stalled download resumes).
+    /// Longest wait for a download's answer and then for each next piece
+    /// of its body, which is what bounds downloads (default 30 s; a stalled
+    /// download resumes). Uploads are bounded by `upload_timeout` alone.
     pub read_timeout: Duration,
 }
 

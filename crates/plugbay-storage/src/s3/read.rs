@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use http::Method;
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE};
-use plugbay_core::http::map_reqwest_error;
+use plugbay_core::http::IdleBounded;
 use plugbay_core::{Error, ErrorKind, Result};
 
 use super::client::{PROVIDER, S3Client, header, meta_from_headers, with_key};
@@ -57,10 +57,10 @@ pub(crate) async fn get_object(
     if let Some(at) = opts.if_unmodified_since {
         request.header_str("if-unmodified-since", &httpdate::fmt_http_date(at))?;
     }
-    // No per-call timeout: a download may take long; the client's read
-    // timeout catches stalls, and the body resumes after them.
-    let call = plugbay_core::http::Call::new(PROVIDER, "get")
-        .with_error_mapper(super::error::S3ErrorMapper::default());
+    // The read timeout bounds the wait for the head and then each silence
+    // of the body (no total cap: a download may take long); the body
+    // resumes after a stall.
+    let call = download_call(&client, "get");
     let response = client
         .send(&call, request)
         .await
@@ -73,6 +73,7 @@ pub(crate) async fn get_object(
     // pass silently. Dropping the response closes its connection.
     opts.check(&meta)
         .map_err(|e| e.with_provider(PROVIDER).with_operation("get"))?;
+    let body = idle_body(&client, response);
     let state = ReadState {
         client,
         key: key.clone(),
@@ -80,7 +81,7 @@ pub(crate) async fn get_object(
         pos: range.start,
         end: range.end,
         resumes_left: resume_attempts,
-        body: Some(response.bytes_stream().boxed()),
+        body: Some(body),
     };
     let body = futures::stream::unfold(state, ReadState::next).boxed();
     Ok(GetResult::new(meta, range, body))
@@ -106,6 +107,19 @@ fn served_range(headers: &http::HeaderMap, status: u16, key: &Key) -> Result<(Ra
     Ok((0..size, size))
 }
 
+/// A download call: its timeout bounds only the wait for the head.
+fn download_call(client: &S3Client, operation: &'static str) -> plugbay_core::http::Call {
+    plugbay_core::http::Call::new(PROVIDER, operation)
+        .with_error_mapper(super::error::S3ErrorMapper::default())
+        .with_timeout(client.read_timeout)
+        .head_timeout_only()
+}
+
+/// A download's body, each silence bounded by the read timeout.
+fn idle_body(client: &S3Client, response: reqwest::Response) -> BoxStream<'static, Result<Bytes>> {
+    IdleBounded::new(response.bytes_stream(), client.read_timeout).boxed()
+}
+
 struct ReadState {
     client: Arc<S3Client>,
     key: Key,
@@ -116,7 +130,7 @@ struct ReadState {
     end: u64,
     resumes_left: u32,
     /// `None` once the stream is finished (after the last byte or an error).
-    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+    body: Option<BoxStream<'static, Result<Bytes>>>,
 }
 
 impl ReadState {
@@ -129,7 +143,7 @@ impl ReadState {
                     self.pos += chunk.len() as u64;
                     return Some((Ok(chunk), self));
                 }
-                Some(Err(e)) => map_reqwest_error(e)
+                Some(Err(e)) => e
                     .with_provider(PROVIDER)
                     .with_operation("get")
                     .with_context("key", self.key.as_str()),
@@ -172,8 +186,7 @@ impl ReadState {
         let mut request = S3Request::new(Method::GET, url);
         request.header_str("range", &format!("bytes={}-{}", self.pos, self.end - 1))?;
         request.header_str("if-match", &etag)?;
-        let call = plugbay_core::http::Call::new(PROVIDER, "get_resume")
-            .with_error_mapper(super::error::S3ErrorMapper::default());
+        let call = download_call(&self.client, "get_resume");
         let response = self.client.send(&call, request).await.map_err(|e| {
             let e = with_key(e, &self.key);
             if e.kind() == ErrorKind::PreconditionFailed {
@@ -198,7 +211,7 @@ impl ReadState {
                     .with_context("key", self.key.as_str()),
             );
         }
-        self.body = Some(response.bytes_stream().boxed());
+        self.body = Some(idle_body(&self.client, response));
         Ok(())
     }
 }

@@ -117,11 +117,10 @@ pub(super) fn credential_source(config: &S3Config) -> Result<CredentialSource> {
 /// download may take long) but a read timeout that catches stalls, and no
 /// redirects (a redirected signed request would be refused anyway, and
 /// S3's 301 means a wrong region, which must surface).
-pub(super) fn default_http(config: &S3Config, policy: RetryPolicy) -> Result<HttpClient> {
+pub(super) fn default_http(policy: RetryPolicy) -> Result<HttpClient> {
     let client = reqwest::Client::builder()
         .tls_backend_rustls()
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(config.read_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(DEFAULT_USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())

@@ -1,22 +1,30 @@
-//! [`IdleTimer`]: bounds the silence between the chunks of a streamed
-//! reply, so a long generation is never cut for its length while a server
-//! that stops sending mid-stream is still noticed.
+//! Bounds on the silence of a streamed response body: [`IdleTimer`] (for
+//! streams that drive their body themselves, like an LLM reply) and
+//! [`IdleBounded`] (a byte-stream adapter, for downloads).
 //!
-//! It costs nothing per chunk (a flag is set): its one timer is polled
-//! only when the body has nothing to give and the stream is about to wait
-//! anyway, and it is re-armed from the time of the last data only when it
-//! fires.
+//! A long body is never cut for its length, while one that stops sending is
+//! noticed. Per chunk this costs a flag: the timer is polled only when the
+//! body has nothing to give and the stream is about to wait anyway, and it
+//! is re-armed from the time of the last data only when it fires. Unlike
+//! reqwest's `read_timeout`, nothing bounds the sending of a request: an
+//! upload is bounded by its call's timeout alone.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Context;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures::Stream;
 use tokio::time::{Instant, Sleep};
 
-/// A silence limit between chunks; see the module docs.
+use crate::error::{Error, ErrorKind, Result};
+
+/// A silence limit between the chunks of a body the caller drives itself;
+/// see the module docs. Call [`IdleTimer::data`] for each chunk and
+/// [`IdleTimer::expired`] when the body is pending.
 #[derive(Debug)]
-pub(crate) struct IdleTimer {
+pub struct IdleTimer {
     limit: Duration,
     sleep: Pin<Box<Sleep>>,
     last_data: Instant,
@@ -25,7 +33,7 @@ pub(crate) struct IdleTimer {
 
 impl IdleTimer {
     /// A timer whose silence starts now.
-    pub(crate) fn new(limit: Duration) -> IdleTimer {
+    pub fn new(limit: Duration) -> IdleTimer {
         let now = Instant::now();
         IdleTimer {
             limit,
@@ -36,19 +44,19 @@ impl IdleTimer {
     }
 
     /// The limit.
-    pub(crate) fn limit(&self) -> Duration {
+    pub fn limit(&self) -> Duration {
         self.limit
     }
 
     /// Data arrived.
-    pub(crate) fn data(&mut self) {
+    pub fn data(&mut self) {
         self.fresh = true;
     }
 
     /// The body has nothing now: `true` when it has been silent for the
     /// limit; otherwise the timer is registered to wake `cx` when the
     /// limit could be reached.
-    pub(crate) fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+    pub fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         if self.fresh {
             self.fresh = false;
             self.last_data = Instant::now();
@@ -62,6 +70,70 @@ impl IdleTimer {
                 return true;
             }
             self.sleep.as_mut().reset(due);
+        }
+    }
+}
+
+/// A response body whose each wait for bytes is bounded by an
+/// [`IdleTimer`]: transport errors are mapped with
+/// [`map_reqwest_error`](super::map_reqwest_error), and a silence of the
+/// limit ends the stream with an [`ErrorKind::Timeout`] item.
+///
+/// Use it with a call marked [`Call::head_timeout_only`](super::Call::head_timeout_only),
+/// so the call's timeout bounds the wait for the head and this the body.
+#[derive(Debug)]
+pub struct IdleBounded<S> {
+    inner: S,
+    timer: IdleTimer,
+    done: bool,
+}
+
+impl<S> IdleBounded<S> {
+    /// Bound `body`'s silences by `limit`, starting now.
+    pub fn new(body: S, limit: Duration) -> IdleBounded<S> {
+        IdleBounded {
+            inner: body,
+            timer: IdleTimer::new(limit),
+            done: false,
+        }
+    }
+}
+
+impl<S> Stream for IdleBounded<S>
+where
+    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+{
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.timer.data();
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.done = true;
+                Poll::Ready(Some(Err(super::map_reqwest_error(e))))
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending if this.timer.expired(cx) => {
+                this.done = true;
+                Poll::Ready(Some(Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the response body sent nothing for {} ms",
+                        this.timer.limit().as_millis()
+                    ),
+                ))))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

@@ -41,6 +41,23 @@ async fn stalling_server(stall: Duration) -> (String, Arc<AtomicUsize>) {
     (format!("{base}/r"), seen)
 }
 
+/// A server answering every request with the chunked body `abcde`, one
+/// byte now and one after each of four 150 ms gaps (600 ms in all).
+async fn trickling_server() -> (String, Arc<AtomicUsize>) {
+    let (base, seen) = paced_server(vec![
+        (
+            Duration::ZERO,
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n",
+        ),
+        (ms(150), b"1\r\nb\r\n"),
+        (ms(150), b"1\r\nc\r\n"),
+        (ms(150), b"1\r\nd\r\n"),
+        (ms(150), b"1\r\ne\r\n0\r\n\r\n"),
+    ])
+    .await;
+    (format!("{base}/r"), seen)
+}
+
 #[tokio::test]
 async fn a_buffered_call_is_bounded_through_its_body() {
     let (url, seen) = stalling_server(ms(1500)).await;
@@ -148,20 +165,9 @@ async fn a_head_only_stream_stalling_past_the_read_timeout_fails() {
 
 #[tokio::test]
 async fn a_head_only_stream_trickling_within_the_read_timeout_outlives_the_attempt_timeout() {
-    // Four gaps of 150 ms: each well under the 500 ms read timeout, 600 ms
-    // in all, twice the 300 ms per-attempt timeout.
-    let (base, seen) = paced_server(vec![
-        (
-            Duration::ZERO,
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n",
-        ),
-        (ms(150), b"1\r\nb\r\n"),
-        (ms(150), b"1\r\nc\r\n"),
-        (ms(150), b"1\r\nd\r\n"),
-        (ms(150), b"1\r\ne\r\n0\r\n\r\n"),
-    ])
-    .await;
-    let url = format!("{base}/r");
+    // Each gap well under the 500 ms read timeout; 600 ms in all, twice
+    // the 300 ms per-attempt timeout.
+    let (url, seen) = trickling_server().await;
     let http = client_with_read_timeout(ms(300), ms(500));
     let call = Call::new("test", "stream").head_timeout_only();
     let response = http.send(&call, |c| c.get(&url)).await.unwrap();
@@ -203,19 +209,8 @@ async fn an_idle_bounded_body_ends_in_a_timeout_after_what_it_sent() {
 async fn an_idle_bounded_body_may_outlast_its_limit_in_total() {
     use futures::StreamExt;
     use plugbay_core::http::IdleBounded;
-    // Four gaps of 150 ms (600 ms in all) against a 250 ms silence bound.
-    let (base, _) = paced_server(vec![
-        (
-            Duration::ZERO,
-            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n",
-        ),
-        (ms(150), b"1\r\nb\r\n"),
-        (ms(150), b"1\r\nc\r\n"),
-        (ms(150), b"1\r\nd\r\n"),
-        (ms(150), b"0\r\n\r\n"),
-    ])
-    .await;
-    let url = format!("{base}/r");
+    // Gaps of 150 ms (600 ms in all) against a 250 ms silence bound.
+    let (url, _) = trickling_server().await;
     let http = client(ms(5000));
     let response = http
         .send(&Call::new("test", "stream").head_timeout_only(), |c| {
@@ -230,5 +225,5 @@ async fn an_idle_bounded_body_may_outlast_its_limit_in_total() {
         .into_iter()
         .flat_map(|item| item.unwrap().to_vec())
         .collect();
-    assert_eq!(body, b"abcd");
+    assert_eq!(body, b"abcde");
 }

@@ -185,21 +185,25 @@ fn a_wrapped_reqwest_client_keeps_its_own_timeout() {
     );
 }
 
-#[tokio::test]
-async fn an_idle_bounded_body_ends_in_a_timeout_after_what_it_sent() {
+/// A head-only stream of `url`, its body bounded by `IdleBounded(limit)`,
+/// collected item by item.
+async fn idle_items(url: &str, limit: Duration) -> Vec<plugbay_core::Result<bytes::Bytes>> {
     use futures::StreamExt;
-    use plugbay_core::http::IdleBounded;
-    let (url, _) = stalling_server(ms(1500)).await;
-    let http = client(ms(5000));
-    let response = http
+    let response = client(ms(5000))
         .send(&Call::new("test", "stream").head_timeout_only(), |c| {
-            c.get(&url)
+            c.get(url)
         })
         .await
         .unwrap();
-    let items: Vec<_> = IdleBounded::new(response.bytes_stream(), ms(200))
+    plugbay_core::http::IdleBounded::new(response.bytes_stream(), limit)
         .collect()
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn an_idle_bounded_body_ends_in_a_timeout_after_what_it_sent() {
+    let (url, _) = stalling_server(ms(1500)).await;
+    let items = idle_items(&url, ms(200)).await;
     assert_eq!(items.len(), 2, "{items:?}");
     assert_eq!(items[0].as_ref().unwrap().as_ref(), b"hello");
     assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
@@ -207,20 +211,9 @@ async fn an_idle_bounded_body_ends_in_a_timeout_after_what_it_sent() {
 
 #[tokio::test]
 async fn an_idle_bounded_body_may_outlast_its_limit_in_total() {
-    use futures::StreamExt;
-    use plugbay_core::http::IdleBounded;
     // Gaps of 150 ms (600 ms in all) against a 250 ms silence bound.
     let (url, _) = trickling_server().await;
-    let http = client(ms(5000));
-    let response = http
-        .send(&Call::new("test", "stream").head_timeout_only(), |c| {
-            c.get(&url)
-        })
-        .await
-        .unwrap();
-    let items: Vec<_> = IdleBounded::new(response.bytes_stream(), ms(250))
-        .collect()
-        .await;
+    let items = idle_items(&url, ms(250)).await;
     let body: Vec<u8> = items
         .into_iter()
         .flat_map(|item| item.unwrap().to_vec())

@@ -29,7 +29,7 @@ where
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WireDelta {
-    pub(super) content: Option<String>,
+    pub(super) content: Option<SpanText>,
     #[serde(default, deserialize_with = "cold")]
     pub(super) refusal: Option<String>,
     #[serde(default, deserialize_with = "cold")]
@@ -49,10 +49,66 @@ pub(super) struct WireFunctionChunk {
     pub(super) arguments: Option<ArgumentsText>,
 }
 
-/// Argument text: a string as sent; an object (some servers) re-encoded;
-/// `null` empty.
+/// A JSON string, with where it lay in the chunk when it was read in place
+/// (it had no escapes): the span a [template](super::template) is learned
+/// from.
 #[derive(Debug, Default)]
-pub(super) struct ArgumentsText(pub(super) String);
+pub(super) struct SpanText {
+    pub(super) text: String,
+    /// The address of the string's first byte inside the chunk.
+    pub(super) at: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for SpanText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpanText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<SpanText, E> {
+                Ok(SpanText {
+                    text: v.to_owned(),
+                    at: Some(v.as_ptr() as usize),
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SpanText, E> {
+                Ok(SpanText {
+                    text: v.to_owned(),
+                    at: None,
+                })
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<SpanText, E> {
+                Ok(SpanText { text: v, at: None })
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// Argument text: a string as sent (with where it lay, as [`SpanText`]);
+/// an object (some servers) re-encoded; `null` empty.
+#[derive(Debug, Default)]
+pub(super) struct ArgumentsText {
+    pub(super) text: String,
+    /// The address of the string's first byte inside the chunk.
+    pub(super) at: Option<usize>,
+}
+
+impl ArgumentsText {
+    fn new(text: String) -> ArgumentsText {
+        ArgumentsText { text, at: None }
+    }
+}
 
 impl<'de> Deserialize<'de> for ArgumentsText {
     fn deserialize<D: serde::Deserializer<'de>>(
@@ -64,17 +120,26 @@ impl<'de> Deserialize<'de> for ArgumentsText {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("tool-call arguments")
             }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<ArgumentsText, E> {
+                Ok(ArgumentsText {
+                    text: v.to_owned(),
+                    at: Some(v.as_ptr() as usize),
+                })
+            }
             fn visit_str<E: serde::de::Error>(
                 self,
                 v: &str,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_owned()))
+                Ok(ArgumentsText::new(v.to_owned()))
             }
             fn visit_string<E: serde::de::Error>(
                 self,
                 v: String,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v))
+                Ok(ArgumentsText::new(v))
             }
             fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
                 Ok(ArgumentsText::default())
@@ -86,39 +151,39 @@ impl<'de> Deserialize<'de> for ArgumentsText {
                 self,
                 v: bool,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
+                Ok(ArgumentsText::new(v.to_string()))
             }
             fn visit_i64<E: serde::de::Error>(
                 self,
                 v: i64,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
+                Ok(ArgumentsText::new(v.to_string()))
             }
             fn visit_u64<E: serde::de::Error>(
                 self,
                 v: u64,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(v.to_string()))
+                Ok(ArgumentsText::new(v.to_string()))
             }
             fn visit_f64<E: serde::de::Error>(
                 self,
                 v: f64,
             ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText(Value::from(v).to_string()))
+                Ok(ArgumentsText::new(Value::from(v).to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
             ) -> std::result::Result<ArgumentsText, A::Error> {
                 let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(ArgumentsText(value.to_string()))
+                Ok(ArgumentsText::new(value.to_string()))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 seq: A,
             ) -> std::result::Result<ArgumentsText, A::Error> {
                 let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(ArgumentsText(value.to_string()))
+                Ok(ArgumentsText::new(value.to_string()))
             }
         }
         deserializer.deserialize_any(Visit)

@@ -32,6 +32,7 @@ mod error;
 mod fold;
 mod stream;
 mod telemetry;
+mod template;
 mod wire;
 
 use std::borrow::Cow;

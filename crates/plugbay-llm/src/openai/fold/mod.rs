@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::chunk::{ChunkMeta, LenientText, WireChunk, WireDelta};
 use super::error::stream_error;
+use super::template::{Templates, Varying, span_in};
 use super::wire::settle_finish;
 use crate::sse::{SseEvent, SseEventRef};
 use crate::stream::ToolCallAccumulator;
@@ -68,6 +69,7 @@ pub struct ChunkFolder {
     usage: Option<Usage>,
     finish: Option<FinishReason>,
     state: Option<FoldState>,
+    templates: Templates,
 }
 
 impl ChunkFolder {
@@ -128,21 +130,34 @@ impl ChunkFolder {
         if event.event() == "error" {
             return self.fail(error_event(event.data()), out);
         }
+        let data = event.data();
+        // The common chunk, like one seen before but for its text or
+        // argument fragment, takes the template path (see `template`).
+        if self.templates.active()
+            && let Some((varying, text)) = self.templates.read(data)
+        {
+            self.absorb_templated(varying, text, out);
+            return FoldState::Open;
+        }
         // Text already checked as UTF-8 parses faster (serde_json skips its
         // check of each string, and skips ignored strings faster). `id` and
         // `model` are read until known. Data that is not UTF-8 takes
-        // serde_json's byte path with `id` and `model` read, as before.
-        let data = event.data();
+        // serde_json's byte path with `id` and `model` read, as before (and
+        // is not learned as a template).
         match std::str::from_utf8(data) {
-            Ok(text) if self.response_id.is_some() && self.model.is_some() => {
-                self.fold_chunk(serde_json::from_str::<WireChunk<IgnoredAny>>(text), out)
-            }
+            Ok(text) if self.response_id.is_some() && self.model.is_some() => self.fold_chunk(
+                serde_json::from_str::<WireChunk<IgnoredAny>>(text),
+                Some(data),
+                out,
+            ),
             Ok(text) => self.fold_chunk(
                 serde_json::from_str::<WireChunk<LenientText<'_>>>(text),
+                Some(data),
                 out,
             ),
             Err(_) => self.fold_chunk(
                 serde_json::from_slice::<WireChunk<LenientText<'_>>>(data),
+                None,
                 out,
             ),
         }
@@ -151,6 +166,7 @@ impl ChunkFolder {
     fn fold_chunk<Meta: ChunkMeta, E: Extend<Result<ChatEvent>>>(
         &mut self,
         parsed: serde_json::Result<WireChunk<Meta>>,
+        learn_from: Option<&[u8]>,
         out: &mut E,
     ) -> FoldState {
         let chunk = match parsed {
@@ -169,8 +185,79 @@ impl ChunkFolder {
         {
             return self.fail(stream_error(error), out);
         }
+        if let Some(data) = learn_from
+            && self.templates.active()
+        {
+            self.learn(&chunk, data);
+        }
         self.absorb(chunk, out);
         FoldState::Open
+    }
+
+    /// Keep `chunk` as a template if it is the common kind: one choice
+    /// (index 0) carrying only a text delta, or only one call's argument
+    /// fragment (no id, no name), read in place; nothing else set.
+    fn learn<Meta>(&mut self, chunk: &WireChunk<Meta>, data: &[u8]) {
+        if chunk.usage.is_some() || chunk.error.is_some() {
+            return;
+        }
+        let Some([choice]) = chunk.choices.as_deref() else {
+            return;
+        };
+        if choice.index.unwrap_or(0) != 0 || choice.finish_reason.is_some() {
+            return;
+        }
+        let Some(delta) = &choice.delta else {
+            return;
+        };
+        if delta.refusal.is_some() {
+            return;
+        }
+        let (varying, at, len) = match (&delta.content, delta.tool_calls.as_deref()) {
+            (Some(content), None) => (Varying::Text, content.at, content.text.len()),
+            (None, Some([call])) => {
+                let (Some(index), None, Some(function)) = (call.index, &call.id, &call.function)
+                else {
+                    return;
+                };
+                let (None, Some(arguments)) = (&function.name, &function.arguments) else {
+                    return;
+                };
+                (
+                    Varying::Arguments(index),
+                    arguments.at,
+                    arguments.text.len(),
+                )
+            }
+            _ => return,
+        };
+        if let Some((start, end)) = at.and_then(|at| span_in(data, at, len)) {
+            self.templates.learn(data, start, end, varying);
+        }
+    }
+
+    /// What a chunk that matched a template gives: its text delta, or its
+    /// call's argument fragment (as [`Self::absorb_rare`] would).
+    fn absorb_templated<E: Extend<Result<ChatEvent>>>(
+        &mut self,
+        varying: Varying,
+        text: String,
+        out: &mut E,
+    ) {
+        match varying {
+            Varying::Text if text.is_empty() => {}
+            Varying::Text => out.extend([Ok(ChatEvent::TextDelta(text))]),
+            Varying::Arguments(index) => {
+                self.saw_calls = true;
+                self.calls.push(index, None, None, &text);
+                out.extend([Ok(ChatEvent::ToolCallDelta {
+                    index,
+                    id: None,
+                    name: None,
+                    arguments: text,
+                })]);
+            }
+        }
     }
 
     /// The body ended: without `[DONE]` that is a `Protocol` error item.
@@ -204,7 +291,12 @@ impl ChunkFolder {
                 continue;
             }
             if let Some(mut delta) = choice.delta {
-                if let Some(text) = delta.content.take().filter(|t| !t.is_empty()) {
+                if let Some(text) = delta
+                    .content
+                    .take()
+                    .map(|c| c.text)
+                    .filter(|t| !t.is_empty())
+                {
                     out.extend([Ok(ChatEvent::TextDelta(text))]);
                 }
                 if delta.refusal.is_some() || delta.tool_calls.is_some() {
@@ -230,7 +322,7 @@ impl ChunkFolder {
                 .index
                 .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
             let function = call.function.unwrap_or_default();
-            let arguments = function.arguments.map(|a| a.0).unwrap_or_default();
+            let arguments = function.arguments.map(|a| a.text).unwrap_or_default();
             let id = call.id.filter(|s| !s.is_empty());
             let name = function.name.filter(|s| !s.is_empty());
             self.calls
@@ -303,166 +395,4 @@ impl ChunkFolder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ToolCall;
-    use bytes::Bytes;
-
-    fn fold(body: &str) -> Vec<Result<ChatEvent>> {
-        let mut folder = ChunkFolder::new();
-        let mut out = Vec::new();
-        for event in crate::sse::decode_all(body.as_bytes()).unwrap() {
-            folder.push(&event, &mut out);
-        }
-        folder.end(&mut out);
-        out
-    }
-
-    #[test]
-    fn tool_call_fragments_with_late_name_become_calls_before_usage_and_finish() {
-        let body = concat!(
-            "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"function\":{\"arguments\":\"\"}}]},\"finish_reason\":null}],\"usage\":null}\n\n",
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":\"\"}]}\n\n",
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Oslo\\\"}\"}}]}}]}\n\n",
-            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
-            "data: {\"choices\":null,\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"total_tokens\":13}}\n\n",
-            "data: [DONE]\n\n",
-        );
-        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
-        let n = events.len();
-        assert_eq!(
-            events[n - 3],
-            ChatEvent::ToolCall(ToolCall::new("call_a", "get_weather", r#"{"city":"Oslo"}"#))
-        );
-        assert_eq!(events[n - 2], ChatEvent::Usage(Usage::new(9, 4)));
-        assert_eq!(
-            events[n - 1],
-            ChatEvent::Finish {
-                reason: FinishReason::ToolCalls,
-                response_id: Some("c1".into()),
-                model: Some("m".into())
-            }
-        );
-        let deltas = events
-            .iter()
-            .filter(|e| matches!(e, ChatEvent::ToolCallDelta { .. }))
-            .count();
-        assert_eq!(deltas, 3);
-    }
-
-    #[test]
-    fn a_cut_stream_and_an_error_chunk_end_in_typed_errors() {
-        let cut = fold("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
-        assert_eq!(cut.len(), 2);
-        assert_eq!(cut[1].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
-
-        let failed = fold(concat!(
-            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
-            "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
-            "data: {\"choices\":[{\"delta\":{\"content\":\"never\"}}]}\n\n",
-        ));
-        assert_eq!(failed.len(), 2);
-        assert_eq!(
-            failed[1].as_ref().unwrap_err().kind(),
-            ErrorKind::Unavailable
-        );
-
-        let event_error = fold(
-            "event: error\ndata: {\"error\":{\"message\":\"slow\",\"code\":\"rate_limit_exceeded\"}}\n\n",
-        );
-        assert_eq!(
-            event_error[0].as_ref().unwrap_err().kind(),
-            ErrorKind::RateLimited
-        );
-
-        let garbage = fold("data: {not json\n\n");
-        assert_eq!(garbage[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
-    }
-
-    #[test]
-    fn odd_but_tolerated_chunk_shapes_parse() {
-        let body = concat!(
-            "data: {\"id\":17,\"model\":\"m\",\"error\":null,\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\": [1, 2]}}}]}}]}\n\n",
-            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"d\",\"function\":{\"name\":\"g\",\"arguments\":null}}]}}]}\n\n",
-            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"x\\\":\\\"\\u00e9\\\"}\"}}]}}]}\n\n",
-            "data: [DONE]\n\n",
-        );
-        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
-        let calls: Vec<&ToolCall> = events
-            .iter()
-            .filter_map(|e| match e {
-                ChatEvent::ToolCall(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(calls[0], &ToolCall::new("c", "f", r#"{"a":[1,2]}"#));
-        assert_eq!(calls[1], &ToolCall::new("d", "g", r#"{"x":"é"}"#));
-        match events.last() {
-            Some(ChatEvent::Finish {
-                response_id, model, ..
-            }) => {
-                assert_eq!(response_id, &None, "a non-string id is ignored");
-                assert_eq!(model.as_deref(), Some("m"));
-            }
-            other => panic!("expected Finish, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn ids_stick_once_known_and_bytes_that_are_not_utf8_read_as_before() {
-        let mut folder = ChunkFolder::new();
-        let mut out = Vec::new();
-        let chunks: [&[u8]; 3] = [
-            br#"{"id":"c1","model":"m1","choices":[{"delta":{"content":"a"}}]}"#,
-            br#"{"id":"c2","model":"m2","choices":[{"delta":{"content":"b"}}]}"#,
-            b"{\"system_fingerprint\":\"\xff\",\"choices\":[{\"delta\":{\"content\":\"c\"}}]}",
-        ];
-        for data in chunks {
-            folder.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
-        }
-        folder.push(&SseEvent::new("[DONE]"), &mut out);
-        let events: Vec<ChatEvent> = out.into_iter().map(Result::unwrap).collect();
-        assert_eq!(
-            events[..3],
-            [
-                ChatEvent::text("a"),
-                ChatEvent::text("b"),
-                ChatEvent::text("c")
-            ]
-        );
-        assert_eq!(
-            events[3],
-            ChatEvent::Finish {
-                reason: FinishReason::Stop,
-                response_id: Some("c1".into()),
-                model: Some("m1".into())
-            }
-        );
-
-        let mut bad = ChunkFolder::new();
-        let mut out = Vec::new();
-        let data = b"{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}";
-        bad.push(&SseEvent::new(Bytes::copy_from_slice(data)), &mut out);
-        assert_eq!(out[0].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
-    }
-
-    #[test]
-    fn usage_on_every_chunk_keeps_the_last_and_other_choices_are_ignored() {
-        let body = concat!(
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n",
-            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"other\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n",
-            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n",
-            "data: [DONE]\n\n",
-        );
-        let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
-        assert_eq!(
-            events,
-            vec![
-                ChatEvent::text("a"),
-                ChatEvent::text("b"),
-                ChatEvent::Usage(Usage::new(5, 3)),
-                ChatEvent::finish(FinishReason::Length),
-            ]
-        );
-    }
-}
+mod tests;

@@ -372,7 +372,18 @@ fn ratio_table(started: std::time::SystemTime) {
     }
 }
 
+/// Pin the calling thread to `cpu` when `PLUGBAY_BENCH_PIN` is set.
+fn pin_to_cpu(cpu: usize) {
+    if std::env::var_os("PLUGBAY_BENCH_PIN").is_none() {
+        return;
+    }
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu).unwrap();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).unwrap();
+}
+
 fn main() {
+    pin_to_cpu(0);
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let started = std::time::SystemTime::now();
     let server = Server::start();

@@ -71,6 +71,7 @@ impl Server {
         std::thread::Builder::new()
             .name("llm-bench-server".into())
             .spawn(move || {
+                super::pin_to_cpu(1);
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

@@ -21,9 +21,18 @@
 //! contestants take turns job by job and each one's median wall time and
 //! median client CPU time (the bench thread's `CLOCK_THREAD_CPUTIME_ID`:
 //! every client runs on this thread, the server on its own) are printed.
+//!
+//! Each stream is consumed in a task spawned on the bench's current-thread
+//! runtime, as a server handler consumes it. Consumed by `block_on`
+//! itself, every HTTP chunk would cost one more poll of the I/O driver
+//! (tokio's current-thread `block_on` polls the driver before it re-polls
+//! a woken `block_on` future), a cost of the harness, not of the client.
+//!
 //! On a 2-core VM the framed stream's wall time is set by how the client's
-//! and the server's wake-ups interleave; `taskset -c 0` (one core) takes
-//! that out and leaves client CPU as the cost to compare.
+//! and the server's wake-ups and socket calls interleave; `taskset -c 0`
+//! (one core) takes that out and leaves client CPU as the cost to compare.
+//! `PLUGBAY_BENCH_PIN=1` pins the client to CPU 0 and the server to CPU 1
+//! (steadier cross-core figures than leaving placement to the scheduler).
 //!
 //! `cargo bench -p plugbay-benches --bench llm -- --measurement-time 3 --warm-up-time 1`
 #![allow(
@@ -81,23 +90,37 @@ impl Trio {
         }
     }
 
+    // Each stream is consumed in a spawned task, as a server handler
+    // consumes it (see the module docs).
+
     async fn plugbay_stream(&self) -> Outcome {
-        clients::plugbay_drain(clients::plugbay_stream(&self.plugbay).await).await
+        let model = self.plugbay.clone();
+        in_task(async move { clients::plugbay_drain(clients::plugbay_stream(&model).await).await })
+            .await
     }
 
     async fn openai_stream(&self) -> Outcome {
-        let stream = self
-            .openai
-            .chat()
-            .create_stream(clients::async_openai_request(true))
-            .await
-            .unwrap();
-        clients::async_openai_drain(stream).await
+        let openai = self.openai.clone();
+        in_task(async move {
+            let stream = openai
+                .chat()
+                .create_stream(clients::async_openai_request(true))
+                .await
+                .unwrap();
+            clients::async_openai_drain(stream).await
+        })
+        .await
     }
 
     async fn hand_stream(&self) -> Outcome {
-        clients::hand_drain(self.hand.stream().await).await
+        let hand = self.hand.clone();
+        in_task(async move { clients::hand_drain(hand.stream().await).await }).await
     }
+}
+
+/// Run `job` as a task of the current runtime and wait for it.
+async fn in_task<T: Send + 'static>(job: impl Future<Output = T> + Send + 'static) -> T {
+    tokio::spawn(job).await.unwrap()
 }
 
 fn runtime() -> Runtime {

@@ -239,6 +239,7 @@ pub struct FunctionChunk {
 }
 
 /// A hand-written client on its own `reqwest::Client`.
+#[derive(Clone)]
 pub struct HandWritten {
     http: reqwest::Client,
     url: String,

@@ -115,6 +115,27 @@ pub fn long_stream() -> Vec<Bytes> {
     out
 }
 
+/// The long stream as OpenAI sends it by default: every chunk carries an
+/// `obfuscation` field of random padding (here deterministic, 2–15
+/// characters), so no two chunks share their bytes around the delta.
+pub fn obfuscated_stream() -> Vec<Bytes> {
+    long_stream()
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| match event.strip_suffix(b"}\n\n") {
+            Some(json) => {
+                let pad = format!("{:016x}", (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let pad = &pad[..2 + i % 14];
+                let mut out = json.to_vec();
+                out.extend_from_slice(format!(r#","obfuscation":"{pad}"}}"#).as_bytes());
+                out.extend_from_slice(b"\n\n");
+                Bytes::from(out)
+            }
+            None => event,
+        })
+        .collect()
+}
+
 fn usage_chunk() -> String {
     format!(
         r#"{{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_bench","choices":[],"usage":{{"prompt_tokens":42,"completion_tokens":{CHUNKS},"total_tokens":{}}}}}"#,

@@ -174,27 +174,32 @@ pub fn interleaved_ratios(rt: &Runtime, json: &Trio, bulk: &Trio, framed: &Trio,
         let result = interleaved(rt, (40 * scale).max(1), &jobs);
         print_interleaved(group, "stream", &jobs, &result);
     }
-    let body: Vec<u8> = fixture::long_stream().concat();
-    let pieces: Vec<&[u8]> = body.chunks(16 * 1024).collect();
-    let pieces = &pieces;
-    let jobs: Vec<(&str, Job<'_>)> = vec![
-        (
-            "plugbay",
-            Box::new(move || {
-                Box::pin(async move {
-                    black_box(plugbay_decode(pieces));
-                })
-            }),
-        ),
-        (
-            "hand-written",
-            Box::new(move || {
-                Box::pin(async move {
-                    black_box(clients::hand_decode(pieces));
-                })
-            }),
-        ),
-    ];
-    let result = interleaved(rt, (60 * scale).max(1), &jobs);
-    print_interleaved("llm_decode_in_memory", "stream", &jobs, &result);
+    for (group, events) in [
+        ("llm_decode_in_memory", fixture::long_stream()),
+        ("llm_decode_obfuscated", fixture::obfuscated_stream()),
+    ] {
+        let body: Vec<u8> = events.concat();
+        let pieces: Vec<&[u8]> = body.chunks(16 * 1024).collect();
+        let pieces = &pieces;
+        let jobs: Vec<(&str, Job<'_>)> = vec![
+            (
+                "plugbay",
+                Box::new(move || {
+                    Box::pin(async move {
+                        black_box(plugbay_decode(pieces));
+                    })
+                }),
+            ),
+            (
+                "hand-written",
+                Box::new(move || {
+                    Box::pin(async move {
+                        black_box(clients::hand_decode(pieces));
+                    })
+                }),
+            ),
+        ];
+        let result = interleaved(rt, (60 * scale).max(1), &jobs);
+        print_interleaved(group, "stream", &jobs, &result);
+    }
 }

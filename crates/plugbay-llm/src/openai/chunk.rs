@@ -210,6 +210,8 @@ pub(super) struct WireChunk<Meta> {
     pub(super) usage: Option<Usage>,
     #[serde(default, deserialize_with = "cold")]
     pub(super) error: Option<Value>,
+    /// OpenAI's per-chunk random padding: only where it lies is kept.
+    pub(super) obfuscation: Option<InPlace>,
 }
 
 impl<Meta> Default for WireChunk<Meta> {
@@ -220,7 +222,25 @@ impl<Meta> Default for WireChunk<Meta> {
             choices: None,
             usage: None,
             error: None,
+            obfuscation: None,
         }
+    }
+}
+
+/// Where a JSON string lay in the chunk (its address and length) when it
+/// was read in place; any other value, or a string with escapes, gives
+/// none.
+#[derive(Debug, Default)]
+pub(super) struct InPlace(pub(super) Option<(usize, usize)>);
+
+impl<'de> Deserialize<'de> for InPlace {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        Ok(InPlace(match LenientText::deserialize(deserializer)?.0 {
+            Some(Cow::Borrowed(s)) => Some((s.as_ptr() as usize, s.len())),
+            _ => None,
+        }))
     }
 }
 

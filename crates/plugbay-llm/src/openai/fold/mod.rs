@@ -231,8 +231,13 @@ impl ChunkFolder {
             }
             _ => return,
         };
-        if let Some((start, end)) = at.and_then(|at| span_in(data, at, len)) {
-            self.templates.learn(data, start, end, varying);
+        let pad = chunk
+            .obfuscation
+            .as_ref()
+            .and_then(|p| p.0)
+            .and_then(|(at, len)| span_in(data, at, len));
+        if let Some(value) = at.and_then(|at| span_in(data, at, len)) {
+            self.templates.learn(data, value, pad, varying);
         }
     }
 

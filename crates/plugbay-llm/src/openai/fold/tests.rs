@@ -163,6 +163,31 @@ fn usage_on_every_chunk_keeps_the_last_and_other_choices_are_ignored() {
     );
 }
 
+#[test]
+fn openai_padded_chunks_take_the_template_path() {
+    let chunk = |text: &str, pad: &str| {
+        SseEvent::new(format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":null}}],"usage":null,"obfuscation":"{pad}"}}"#
+        ))
+    };
+    let mut folder = ChunkFolder::new();
+    let mut out = Vec::new();
+    for (text, pad) in [("He", "a1"), ("llo", "Zq9x"), (" \\\"you\\\"", "")] {
+        folder.push(&chunk(text, pad), &mut out);
+    }
+    folder.push(&SseEvent::new("[DONE]"), &mut out);
+    let text: String = out
+        .iter()
+        .filter_map(|e| match e {
+            Ok(ChatEvent::TextDelta(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text, "Hello \"you\"");
+    assert_eq!(folder.templates.hits, 2, "the second and third chunks");
+    assert_eq!(folder.response_id(), Some("c1"));
+}
+
 /// A small deterministic generator (xorshift64*), so a failure replays.
 struct Rng(u64);
 
@@ -183,7 +208,7 @@ impl Rng {
 /// shapes next to them (another `created`, whitespace, another choice, a
 /// refusal, a call's opener, OpenAI's per-chunk `obfuscation`), and chunks
 /// that end things.
-const SHAPES: [&str; 12] = [
+const SHAPES: [&str; 15] = [
     r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"@"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
     r#"{"id":"c1","object":"chat.completion.chunk","created":2,"model":"m","choices":[{"index":0,"delta":{"content":"@"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
     r#"{"id":"c1","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"@"}}]},"finish_reason":null}]}"#,
@@ -195,6 +220,9 @@ const SHAPES: [&str; 12] = [
     r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"g","arguments":"@"}}]}}]}"#,
     r#"{"choices":[{"index":0,"delta":{"content":"@"},"finish_reason":"stop"}]}"#,
     r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+    r#"{"id":"c1","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"@"}}]}}],"usage":null,"obfuscation":"@"}"#,
+    r#"{"obfuscation":"@","choices":[{"index":0,"delta":{"content":"@"}}]}"#,
+    r#"{"choices":[{"index":0,"delta":{"content":"@"}}],"obfuscation":"@","obfuscation":"@"}"#,
     r#"{"choices":[{"index":0,"delta":{"content":"@"}}],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#,
 ];
 
@@ -291,5 +319,5 @@ fn the_template_path_yields_exactly_what_the_full_parse_does() {
         assert_eq!(fast, full, "events: {events:?}");
         hits += used;
     }
-    assert!(hits > 3000, "the template path was taken {hits} times");
+    assert!(hits > 2500, "the template path was taken {hits} times");
 }

@@ -124,7 +124,10 @@ pub fn obfuscated_stream() -> Vec<Bytes> {
         .enumerate()
         .map(|(i, event)| match event.strip_suffix(b"}\n\n") {
             Some(json) => {
-                let pad = format!("{:016x}", (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let pad = format!(
+                    "{:016x}",
+                    (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                );
                 let pad = &pad[..2 + i % 14];
                 let mut out = json.to_vec();
                 out.extend_from_slice(format!(r#","obfuscation":"{pad}"}}"#).as_bytes());

@@ -55,8 +55,8 @@ pub(super) struct WireFunctionChunk {
 #[derive(Debug, Default)]
 pub(super) struct SpanText {
     pub(super) text: String,
-    /// The address of the string's first byte inside the chunk.
-    pub(super) at: Option<usize>,
+    /// The address and length of the string inside the chunk.
+    pub(super) span: Option<(usize, usize)>,
 }
 
 impl<'de> Deserialize<'de> for SpanText {
@@ -75,118 +75,60 @@ impl<'de> Deserialize<'de> for SpanText {
             ) -> std::result::Result<SpanText, E> {
                 Ok(SpanText {
                     text: v.to_owned(),
-                    at: Some(v.as_ptr() as usize),
+                    span: Some((v.as_ptr() as usize, v.len())),
                 })
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SpanText, E> {
                 Ok(SpanText {
                     text: v.to_owned(),
-                    at: None,
+                    span: None,
                 })
             }
             fn visit_string<E: serde::de::Error>(
                 self,
                 v: String,
             ) -> std::result::Result<SpanText, E> {
-                Ok(SpanText { text: v, at: None })
+                Ok(SpanText {
+                    text: v,
+                    span: None,
+                })
             }
         }
         deserializer.deserialize_str(Visit)
     }
 }
 
-/// Argument text: a string as sent (with where it lay, as [`SpanText`]);
-/// an object (some servers) re-encoded; `null` empty.
+/// Argument text: a string as sent (with where its contents lay in the
+/// chunk, escapes and all); an object (some servers) re-encoded; `null`
+/// empty. Read as a raw value first, so the span is known even when the
+/// string has escapes, as JSON arguments always do.
 #[derive(Debug, Default)]
 pub(super) struct ArgumentsText {
     pub(super) text: String,
-    /// The address of the string's first byte inside the chunk.
-    pub(super) at: Option<usize>,
-}
-
-impl ArgumentsText {
-    fn new(text: String) -> ArgumentsText {
-        ArgumentsText { text, at: None }
-    }
+    /// The address and length of the string's contents (between the
+    /// quotes, as sent) inside the chunk.
+    pub(super) span: Option<(usize, usize)>,
 }
 
 impl<'de> Deserialize<'de> for ArgumentsText {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = ArgumentsText;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("tool-call arguments")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                v: &'de str,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText {
-                    text: v.to_owned(),
-                    at: Some(v.as_ptr() as usize),
-                })
-            }
-            fn visit_str<E: serde::de::Error>(
-                self,
-                v: &str,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(v.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(
-                self,
-                v: String,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(v))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::default())
-            }
-            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::default())
-            }
-            fn visit_bool<E: serde::de::Error>(
-                self,
-                v: bool,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(
-                self,
-                v: i64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(
-                self,
-                v: u64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(
-                self,
-                v: f64,
-            ) -> std::result::Result<ArgumentsText, E> {
-                Ok(ArgumentsText::new(Value::from(v).to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<ArgumentsText, A::Error> {
-                let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(ArgumentsText::new(value.to_string()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<ArgumentsText, A::Error> {
-                let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(ArgumentsText::new(value.to_string()))
-            }
+        use serde::de::Error as _;
+        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?.get();
+        if raw.starts_with('"') {
+            let text: String = serde_json::from_str(raw).map_err(D::Error::custom)?;
+            let contents = &raw[1..raw.len() - 1];
+            return Ok(ArgumentsText {
+                text,
+                span: Some((contents.as_ptr() as usize, contents.len())),
+            });
         }
-        deserializer.deserialize_any(Visit)
+        let text = match serde_json::from_str::<Value>(raw).map_err(D::Error::custom)? {
+            Value::Null => String::new(),
+            value => value.to_string(),
+        };
+        Ok(ArgumentsText { text, span: None })
     }
 }
 

@@ -67,7 +67,6 @@ impl Template {
         if data.len() < self.bytes.len() || !data.starts_with(prefix) {
             return None;
         }
-        let open = self.split - 1;
         let Some(pad) = self.pad else {
             let suffix = &self.bytes[self.split..];
             if !data.ends_with(suffix) {
@@ -75,10 +74,17 @@ impl Template {
             }
             // From the opening quote (the prefix's last byte) to the closing
             // quote (the suffix's first): one JSON string, or no match.
-            return string(&data[open..=data.len() - suffix.len()]);
+            return string(&data[self.split - 1..=data.len() - suffix.len()]);
         };
+        self.read_padded(data, pad)
+    }
+
+    /// [`Template::read`] past the prefix, for a template with padding
+    /// (out of line: the unpadded path stays small).
+    #[inline(never)]
+    fn read_padded(&self, data: &[u8], pad: usize) -> Option<String> {
         let close = closing_quote(data, self.split)?;
-        let value = string(&data[open..=close])?;
+        let value = string(&data[self.split - 1..=close])?;
         let middle = &self.bytes[self.split..pad];
         if !data[close..].starts_with(middle) {
             return None;

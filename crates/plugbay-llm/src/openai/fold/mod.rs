@@ -213,8 +213,8 @@ impl ChunkFolder {
         if delta.refusal.is_some() {
             return;
         }
-        let (varying, at, len) = match (&delta.content, delta.tool_calls.as_deref()) {
-            (Some(content), None) => (Varying::Text, content.at, content.text.len()),
+        let (varying, span) = match (&delta.content, delta.tool_calls.as_deref()) {
+            (Some(content), None) => (Varying::Text, content.span),
             (None, Some([call])) => {
                 let (Some(index), None, Some(function)) = (call.index, &call.id, &call.function)
                 else {
@@ -223,11 +223,7 @@ impl ChunkFolder {
                 let (None, Some(arguments)) = (&function.name, &function.arguments) else {
                     return;
                 };
-                (
-                    Varying::Arguments(index),
-                    arguments.at,
-                    arguments.text.len(),
-                )
+                (Varying::Arguments(index), arguments.span)
             }
             _ => return,
         };
@@ -236,7 +232,7 @@ impl ChunkFolder {
             .as_ref()
             .and_then(|p| p.0)
             .and_then(|(at, len)| span_in(data, at, len));
-        if let Some(value) = at.and_then(|at| span_in(data, at, len)) {
+        if let Some(value) = span.and_then(|(at, len)| span_in(data, at, len)) {
             self.templates.learn(data, value, pad, varying);
         }
     }

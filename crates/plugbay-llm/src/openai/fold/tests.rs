@@ -188,6 +188,45 @@ fn openai_padded_chunks_take_the_template_path() {
     assert_eq!(folder.response_id(), Some("c1"));
 }
 
+#[test]
+fn argument_fragments_with_escapes_take_the_template_path() {
+    let chunk = |index: u32, args: &str| {
+        SseEvent::new(format!(
+            r#"{{"id":"c","model":"m","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":{index},"function":{{"arguments":{}}}}}]}}}}]}}"#,
+            serde_json::to_string(args).unwrap()
+        ))
+    };
+    let mut folder = ChunkFolder::new();
+    let mut out = Vec::new();
+    let opener = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":""}}]}}]}"#;
+    folder.push(&SseEvent::new(opener), &mut out);
+    for args in [
+        r#"{"city":"#,
+        r#""Oslo","#,
+        r#""unit":"C
+"}"#,
+    ] {
+        folder.push(&chunk(0, args), &mut out);
+    }
+    folder.push(&SseEvent::new("[DONE]"), &mut out);
+    assert_eq!(folder.templates.hits, 2, "the second and third fragments");
+    let calls: Vec<&ToolCall> = out
+        .iter()
+        .filter_map(|e| match e {
+            Ok(ChatEvent::ToolCall(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [&ToolCall::new(
+            "call_a",
+            "f",
+            "{\"city\":\"Oslo\",\"unit\":\"C\n\"}"
+        )]
+    );
+}
+
 /// A small deterministic generator (xorshift64*), so a failure replays.
 struct Rng(u64);
 

@@ -5,6 +5,17 @@ use super::*;
 use crate::ToolCall;
 use bytes::Bytes;
 
+/// The completed tool calls among `events`.
+fn tool_calls(events: &[Result<ChatEvent>]) -> Vec<&ToolCall> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(ChatEvent::ToolCall(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 fn fold(body: &str) -> Vec<Result<ChatEvent>> {
     let mut folder = ChunkFolder::new();
     let mut out = Vec::new();
@@ -84,20 +95,14 @@ fn odd_but_tolerated_chunk_shapes_parse() {
         "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"x\\\":\\\"\\u00e9\\\"}\"}}]}}]}\n\n",
         "data: [DONE]\n\n",
     );
-    let events: Vec<ChatEvent> = fold(body).into_iter().map(Result::unwrap).collect();
-    let calls: Vec<&ToolCall> = events
-        .iter()
-        .filter_map(|e| match e {
-            ChatEvent::ToolCall(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let out = fold(body);
+    let calls = tool_calls(&out);
     assert_eq!(calls[0], &ToolCall::new("c", "f", r#"{"a":[1,2]}"#));
     assert_eq!(calls[1], &ToolCall::new("d", "g", r#"{"x":"é"}"#));
-    match events.last() {
-        Some(ChatEvent::Finish {
+    match out.last() {
+        Some(Ok(ChatEvent::Finish {
             response_id, model, ..
-        }) => {
+        })) => {
             assert_eq!(response_id, &None, "a non-string id is ignored");
             assert_eq!(model.as_deref(), Some("m"));
         }
@@ -210,15 +215,8 @@ fn argument_fragments_with_escapes_take_the_template_path() {
     }
     folder.push(&SseEvent::new("[DONE]"), &mut out);
     assert_eq!(folder.templates.hits, 2, "the second and third fragments");
-    let calls: Vec<&ToolCall> = out
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ChatEvent::ToolCall(c)) => Some(c),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        calls,
+        tool_calls(&out),
         [&ToolCall::new(
             "call_a",
             "f",

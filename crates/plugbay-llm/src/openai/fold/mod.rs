@@ -48,6 +48,11 @@ pub enum FoldState {
 /// one seen: vLLM repeats usage on every chunk) and one `Finish` at
 /// `[DONE]`. Only the first choice (`index` 0) is followed.
 ///
+/// A chunk that repeats an earlier one byte for byte but for its text
+/// delta or one call's argument fragment (and OpenAI's `obfuscation`
+/// padding) is read by parsing only that string; the events are the same
+/// as the full parse's.
+///
 /// ```
 /// use plugbay_llm::ChatEvent;
 /// use plugbay_llm::openai::{ChunkFolder, FoldState};

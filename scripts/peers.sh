@@ -65,10 +65,20 @@ peers_start() {
   done
 }
 
+# Runs from the EXIT trap under `set -e`: nothing here may fail the run.
 peers_stop() {
-  local pid
+  local pid i
   for pid in "${PEER_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
-  rm -rf "$PEERS_DIR"
+  # Let them exit (up to 5 s each) before their files go: a peer still
+  # writing its log while the directory is removed made `rm` fail, and with
+  # it a run whose tests had all passed.
+  for pid in "${PEER_PIDS[@]}"; do
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
+  rm -rf "$PEERS_DIR" 2>/dev/null || rm -rf "$PEERS_DIR" 2>/dev/null || true
 }

@@ -1,8 +1,9 @@
 //! GCS downloads cut mid-body against a raw TCP server: the first media
-//! answer announces the whole object but sends half of it and closes; the
-//! download resumes with a ranged request pinned to the same generation,
-//! fails when resumes are off, and ends with `PreconditionFailed` when the
-//! object was replaced in between.
+//! answer announces the whole object but sends half of it and closes (or
+//! stalls with the connection open); the download resumes with a ranged
+//! request pinned to the same generation (after the read timeout, for the
+//! stall), fails when resumes are off, and ends with `PreconditionFailed`
+//! when the object was replaced in between.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,15 @@ enum OnRange {
     Replaced,
 }
 
+/// What the first (whole-object) media answer does after half the body.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Close the connection.
+    Close,
+    /// Keep the connection open and send nothing more.
+    Stall,
+}
+
 /// One request as the server read it.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -41,6 +51,10 @@ struct Seen {
 }
 
 async fn server(on_range: OnRange) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    server_cutting(on_range, Cut::Close).await
+}
+
+async fn server_cutting(on_range: OnRange, cut: Cut) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -48,13 +62,13 @@ async fn server(on_range: OnRange) -> (String, Arc<Mutex<Vec<Seen>>>) {
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             let log = log.clone();
-            tokio::spawn(answer(socket, on_range, log));
+            tokio::spawn(answer(socket, on_range, cut, log));
         }
     });
     (format!("http://{addr}"), seen)
 }
 
-async fn answer(mut socket: TcpStream, on_range: OnRange, log: Arc<Mutex<Vec<Seen>>>) {
+async fn answer(mut socket: TcpStream, on_range: OnRange, cut: Cut, log: Arc<Mutex<Vec<Seen>>>) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -129,6 +143,13 @@ async fn answer(mut socket: TcpStream, on_range: OnRange, log: Arc<Mutex<Vec<See
         )
         .into_bytes();
         out.extend_from_slice(&data[..SIZE / 2]);
+        if let Cut::Stall = cut {
+            let _ = socket.write_all(&out).await;
+            let _ = socket.flush().await;
+            // Hold the connection open, silent, for longer than any test.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return;
+        }
         out
     };
     let _ = socket.write_all(&out).await;
@@ -137,10 +158,14 @@ async fn answer(mut socket: TcpStream, on_range: OnRange, log: Arc<Mutex<Vec<See
 }
 
 fn store(base: &str, resumes: u32) -> GcsStore {
+    store_with(base, resumes, Duration::from_secs(10))
+}
+
+fn store_with(base: &str, resumes: u32, read_timeout: Duration) -> GcsStore {
     GcsBuilder::new("b")
         .endpoint(base)
         .anonymous(true)
-        .read_timeout(Duration::from_secs(10))
+        .read_timeout(read_timeout)
         .read_resume_attempts(resumes)
         .retry_policy(RetryPolicy::default().max_retries(0))
         .build()
@@ -194,6 +219,32 @@ async fn a_download_cut_mid_body_resumes_from_where_it_stopped() {
         Some(format!("bytes={}-{}", SIZE / 2, SIZE - 1).as_str())
     );
     assert!(media[1].target.contains(&pinned), "{media:?}");
+}
+
+#[tokio::test]
+async fn a_stalled_download_resumes_once_the_read_timeout_fires() {
+    let (base, seen) = server_cutting(OnRange::Serve, Cut::Stall).await;
+    let store = store_with(&base, 3, Duration::from_millis(300));
+    // The guard only keeps a broken read timeout from hanging the suite.
+    let (bytes, error) = tokio::time::timeout(Duration::from_secs(60), drain(&store))
+        .await
+        .expect("the stalled body was never given up on");
+    assert!(error.is_none(), "{error:?}");
+    assert!(
+        bytes == object(),
+        "the resumed bytes differ from the object"
+    );
+    let media = media_requests(&seen);
+    assert_eq!(media.len(), 2, "{media:?}");
+    assert_eq!(
+        media[1].range.as_deref(),
+        Some(format!("bytes={}-{}", SIZE / 2, SIZE - 1).as_str())
+    );
+    assert!(
+        media[1]
+            .target
+            .contains(&format!("ifGenerationMatch={GENERATION}"))
+    );
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ use std::ops::Range;
 const MAX_TEMPLATES: usize = 4;
 
 /// Learnable chunks missed in a row before the stream stops trying.
-pub(super) const GIVE_UP: u8 = 8;
+const GIVE_UP: u8 = 8;
 
 /// What the varying string of a template is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
